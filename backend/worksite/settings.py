@@ -1,0 +1,58 @@
+"""Server settings, read once from the environment.
+
+WORKSITE_DATA_DIR      database, logs, repositories and sandbox workspaces
+WORKSITE_DATABASE_URL  defaults to SQLite inside the data directory
+WORKSITE_TOKEN         the operator token; generated and kept in the data dir if unset
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+TOKEN_FILE = "operator-token"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    operator_token: str
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def repos_dir(self) -> Path:
+        return self.data_dir / "repos"
+
+    @property
+    def sandbox_dir(self) -> Path:
+        return self.data_dir / "workspaces"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from the environment, creating the data directory."""
+    env = os.environ if environ is None else environ
+    data_dir = Path(env.get("WORKSITE_DATA_DIR") or "./worksite-data").resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = env.get("WORKSITE_DATABASE_URL") or (
+        f"sqlite://{data_dir / 'worksite.sqlite3'}"
+    )
+    token = env.get("WORKSITE_TOKEN") or _stored_token(data_dir)
+    return Settings(data_dir=data_dir, database_url=database_url, operator_token=token)
+
+
+def _stored_token(data_dir: Path) -> str:
+    path = data_dir / TOKEN_FILE
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    # Created private: the token grants everything an operator can do.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token
