@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from worksite.api.context import Info
+from worksite.api.errors import Errors, returns_errors
+from worksite.api.types.agent import Agent, agent_type
+from worksite.domain import agents
+
+
+@strawberry.type
+class CreateAgentSuccess:
+    agent: Agent
+    token: str = strawberry.field(description="Shown once; only its hash is kept.")
+
+
+CreateAgentResult = Annotated[CreateAgentSuccess | Errors, strawberry.union("CreateAgentResult")]
+
+
+@strawberry.input
+class CreateAgentInput:
+    name: str
+
+
+@strawberry.type
+class AgentMutations:
+    @strawberry.mutation
+    @returns_errors
+    async def create_agent(self, info: Info, input: CreateAgentInput) -> CreateAgentResult:
+        row, token = await agents.create_agent(info.context.principal, input.name)
+        return CreateAgentSuccess(agent=agent_type(row), token=token)

@@ -1,0 +1,45 @@
+"""The schema: the root Query, the Mutation merged from per-entity pieces."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
+
+from worksite.api.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
+from worksite.api.mutations.agents import AgentMutations
+from worksite.api.mutations.issues import IssueMutations
+from worksite.api.mutations.projects import ProjectMutations
+from worksite.api.mutations.workspaces import WorkspaceMutations
+from worksite.api.queries import Query
+from worksite.api.types.operation import ProvisionFailedError
+from worksite.domain.errors import WorksiteError
+
+Mutation = merge_types(
+    "Mutation", (ProjectMutations, AgentMutations, IssueMutations, WorkspaceMutations)
+)
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    # Validation errors and the domain's own messages are for the client; anything
+    # else is an internal failure whose text must not leak.
+    original = error.original_error
+    return original is not None and not isinstance(original, WorksiteError)
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    types=[NotFoundError, InvalidInputError, ConflictError, ForbiddenError, ProvisionFailedError],
+    extensions=[
+        QueryDepthLimiter(max_depth=12),
+        MaxTokensLimiter(max_token_count=5000),
+        MaskErrors(should_mask_error=_should_mask, error_message="Internal server error."),
+    ],
+)

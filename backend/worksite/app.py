@@ -1,0 +1,132 @@
+"""The Starlette app: /graphql (HTTP and WebSocket), /healthz, and the SPA."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from worksite import db
+from worksite.api.context import Context
+from worksite.api.schema import schema
+from worksite.domain.auth import Principal, authenticate
+from worksite.domain.projects import ensure_local_environment
+from worksite.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FRONTEND_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
+# Until connection_init names someone, a WebSocket acts for nobody.
+NOBODY = Principal(role="none", name="nobody")
+
+
+def bearer(value: str | None) -> str:
+    if value and value[:7].lower() == "bearer ":
+        return value[7:].strip()
+    return ""
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's ASGI app with bearer-token authentication on every request."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            schema,
+            allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] != "GET":
+            request = Request(scope, receive)
+            principal = await authenticate(
+                bearer(request.headers.get("authorization")), self.settings.operator_token
+            )
+            if principal is None:
+                log.warning("refused a request to /graphql with a missing or unknown token")
+                response = JSONResponse(
+                    {"errors": [{"message": "Missing or unknown bearer token."}]},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+            scope.setdefault("state", {})["principal"] = principal
+        await super().__call__(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        principal = request.scope.get("state", {}).get("principal", NOBODY)
+        return Context(
+            principal=principal, settings=self.settings, request=request, response=response
+        )
+
+    async def on_ws_connect(self, context: Context) -> None:
+        params = context.connection_params or {}
+        token = bearer(params.get("authorization")) if isinstance(params, dict) else ""
+        principal = await authenticate(token, self.settings.operator_token)
+        if principal is None:
+            log.warning("refused a WebSocket with a missing or unknown token")
+            raise ConnectionRejectionError()
+        context.principal = principal
+
+
+class SinglePageApp(StaticFiles):
+    """The built SPA; paths without a file extension fall back to index.html."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if "." not in Path(path).name and not path.startswith("assets"):
+            return FileResponse(Path(str(self.directory)) / "index.html")
+        return await super().get_response(path, scope)
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+def create_app(settings: Settings, migrate: bool = True) -> Starlette:
+    graphql = GraphQLApp(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if migrate:
+            await db.migrate(settings.database_url)
+        await db.connect(settings.database_url)
+        await ensure_local_environment(settings)
+        try:
+            yield
+        finally:
+            await db.disconnect()
+
+    routes: list[Any] = [
+        Route("/healthz", healthz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+    ]
+    if (FRONTEND_DIST / "index.html").exists():
+        routes.append(Mount("/", SinglePageApp(directory=FRONTEND_DIST, html=True)))
+    else:
+        routes.append(Route("/", _frontend_missing))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def _frontend_missing(request: Request) -> Response:
+    return PlainTextResponse(
+        "The web app is not built: run `npm ci && npm run build` in frontend/ "
+        "(scripts/serve does it).", status_code=503
+    )
+
+

@@ -1,0 +1,76 @@
+"""Who is calling, and what they may do.
+
+Operators may do everything. An agent acts only on issues assigned to it and on
+workspaces linked to those issues, and never changes commands the host executes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from uuid import UUID
+
+from worksite.domain.errors import Forbidden
+from worksite.models import Agent, Issue, IssueWorkspaceLink
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str  # "operator" or "agent"
+    name: str
+    agent_id: UUID | None = None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == "operator"
+
+
+OPERATOR = Principal(role="operator", name="operator")
+
+
+def new_token() -> str:
+    return "wsa_" + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def authenticate(token: str, operator_token: str) -> Principal | None:
+    """The principal a bearer token names, or None for an unknown token."""
+    if not token:
+        return None
+    if hmac.compare_digest(hash_token(token), hash_token(operator_token)):
+        return OPERATOR
+    agent = await Agent.get_or_none(token_hash=hash_token(token), revoked_at=None)
+    if agent is None:
+        return None
+    return Principal(role="agent", name=agent.name, agent_id=agent.id)
+
+
+def require_operator(principal: Principal, action: str) -> None:
+    if not principal.is_operator:
+        raise Forbidden(f"Only an operator may {action}.")
+
+
+def require_issue_access(principal: Principal, issue: Issue) -> None:
+    if principal.is_operator:
+        return
+    if issue.assignee_id != principal.agent_id:  # type: ignore[attr-defined]
+        raise Forbidden(
+            f"Issue {issue.identifier} is not assigned to agent {principal.name}."
+        )
+
+
+async def require_workspace_access(principal: Principal, workspace_id: UUID) -> None:
+    if principal.is_operator:
+        return
+    linked = await IssueWorkspaceLink.filter(
+        workspace_id=workspace_id, issue__assignee_id=principal.agent_id
+    ).exists()
+    if not linked:
+        raise Forbidden(
+            f"Workspace {workspace_id} is not linked to an issue of agent {principal.name}."
+        )

@@ -1,0 +1,143 @@
+"""Operations: one row per thing Worksite ran or did to a workspace.
+
+Commands run under the supervisor (runtime/supervisor.py), so their output lands
+in log files and their exit status is recorded even across a server restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from worksite.events import bus
+from worksite.models import ExecutionWorkspace, Operation
+from worksite.models.enums import OperationCategory, OperationStatus
+from worksite.runtime import logs
+from worksite.runtime.processes import (
+    SupervisorError,
+    spawn_supervised_async,
+    wait_ended,
+)
+from worksite.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Variables a command may inherit from the server; nothing else (no tokens, no URLs).
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "TMPDIR")
+JOB_TIMEOUT = 24 * 3600.0
+
+
+def log_dir(settings: Settings, operation: Operation) -> Path:
+    return settings.logs_dir / operation.log_path
+
+
+def command_env(
+    workspace: ExecutionWorkspace, issue_identifier: str | None, extra: dict[str, str]
+) -> dict[str, str]:
+    env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.update(extra)
+    env.update(
+        WORKSITE_WORKSPACE_ID=str(workspace.id),
+        WORKSITE_WORKSPACE_NAME=workspace.name,
+        WORKSITE_WORKSPACE_CWD=workspace.cwd,
+        WORKSITE_BRANCH=workspace.branch_name,
+        WORKSITE_ISSUE=issue_identifier or "",
+    )
+    return env
+
+
+async def begin(
+    workspace: ExecutionWorkspace,
+    category: OperationCategory,
+    phase: str,
+    command: str,
+    service_name: str | None = None,
+) -> Operation:
+    operation = await Operation.create(
+        workspace=workspace,
+        category=category,
+        phase=phase,
+        command=command,
+        service_name=service_name,
+    )
+    operation.log_path = f"{workspace.id}/{operation.id}"
+    await operation.save(update_fields=["log_path"])
+    _announce(operation)
+    return operation
+
+
+async def finish(
+    settings: Settings, operation: Operation, exit_code: int | None, succeeded: bool
+) -> Operation:
+    directory = log_dir(settings, operation)
+    operation.exit_code = exit_code
+    operation.status = OperationStatus.SUCCEEDED if succeeded else OperationStatus.FAILED
+    operation.finished_at = datetime.now(timezone.utc)
+    operation.stdout_excerpt = logs.excerpt(directory, "stdout")
+    operation.stderr_excerpt = logs.excerpt(directory, "stderr")
+    await operation.save()
+    _announce(operation)
+    return operation
+
+
+async def run_command(
+    settings: Settings,
+    workspace: ExecutionWorkspace,
+    *,
+    category: OperationCategory,
+    phase: str,
+    command: str,
+    cwd: Path,
+    env: dict[str, str],
+) -> Operation:
+    """Run `command` with sh in `cwd` to its end, as one recorded operation."""
+    operation = await begin(workspace, category, phase, command)
+    directory = log_dir(settings, operation)
+    started = time.monotonic()
+    try:
+        await spawn_supervised_async(directory, ["/bin/sh", "-c", command], cwd, env)
+        state = await wait_ended(directory, JOB_TIMEOUT)
+    except (SupervisorError, TimeoutError) as exc:
+        logs.write_record(directory, stderr=f"worksite: {exc}\n")
+        return await finish(settings, operation, None, succeeded=False)
+    exit_code = state.exit_code if state.signal is None else 128 + state.signal
+    log.info(
+        "%s %s in %s exited %s after %.1f s",
+        category.value, phase, workspace.name, exit_code, time.monotonic() - started,
+    )
+    return await finish(settings, operation, exit_code, succeeded=exit_code == 0)
+
+
+async def record_step(
+    settings: Settings,
+    workspace: ExecutionWorkspace,
+    *,
+    category: OperationCategory,
+    phase: str,
+    command: str,
+    step: Callable[[], str],
+) -> Operation:
+    """Do `step` (blocking, run in a thread) as an operation; it returns its output.
+
+    The step's exception, if any, is recorded as the failure and raised again.
+    """
+    operation = await begin(workspace, category, phase, command)
+    directory = log_dir(settings, operation)
+    try:
+        output = await asyncio.to_thread(step)
+    except Exception as exc:
+        logs.write_record(directory, stderr=f"{exc}\n")
+        await finish(settings, operation, 1, succeeded=False)
+        raise
+    logs.write_record(directory, stdout=output + ("\n" if output else ""))
+    return await finish(settings, operation, 0, succeeded=True)
+
+
+def _announce(operation: Operation) -> None:
+    bus.publish(f"workspace-operations:{operation.workspace_id}", operation)  # type: ignore[attr-defined]
