@@ -1,5 +1,6 @@
-# Check constraints are added after CreateModel: Tortoise 1.1 leaves them out of
-# CREATE TABLE, while AddConstraint applies them on SQLite and PostgreSQL alike.
+# Hand-adjusted for Tortoise 1.1: check constraints are added after CreateModel
+# (CREATE TABLE leaves them out), and source_issue is added after Issue exists
+# (PostgreSQL drops every foreign key of a model whose target does not exist yet).
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
@@ -99,7 +100,6 @@ class Migration(migrations.Migration):
                 ('runtime_override', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('created_branch', fields.BooleanField(default=False)),
                 ('provisioned', fields.BooleanField(default=False)),
-                ('source_issue', fields.ForeignKeyField('worksite.Issue', source_field='source_issue_id', null=True, db_constraint=True, to_field='id', related_name='sourced_workspaces', on_delete=OnDelete.SET_NULL)),
                 ('derived_from', fields.ForeignKeyField('worksite.ExecutionWorkspace', source_field='derived_from_id', null=True, db_constraint=True, to_field='id', related_name='derivatives', on_delete=OnDelete.SET_NULL)),
                 ('opened_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('last_used_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
@@ -177,7 +177,13 @@ class Migration(migrations.Migration):
             options={'table': 'run', 'app': 'worksite', 'pk_attr': 'id', 'table_description': 'The work of one agent on one issue, from checkout to finish.'},
             bases=['Model'],
         ),
-            ops.AddConstraint(
+            # Added after Issue exists: ExecutionWorkspace and Issue refer to each other.
+        ops.AddField(
+            model_name='ExecutionWorkspace',
+            name='source_issue',
+            field=fields.ForeignKeyField('worksite.Issue', source_field='source_issue_id', null=True, db_constraint=True, to_field='id', related_name='sourced_workspaces', on_delete=OnDelete.SET_NULL),
+        ),
+        ops.AddConstraint(
             model_name='Environment',
             constraint=CheckConstraint(check="kind IN ('local', 'ssh')", name='environment_kind'),
         ),

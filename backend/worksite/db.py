@@ -14,13 +14,19 @@ MODELS = ["worksite.models"]
 
 
 def tortoise_config(database_url: str) -> dict[str, object]:
-    """The Tortoise config for one database URL; migrations live in `migrations/`."""
+    """The Tortoise config for one database URL; migrations live in `migrations/`.
+
+    The connection is named after the dialect: Tortoise caches prepared SQL by
+    connection name, so a process that opens SQLite and then PostgreSQL (the test
+    suite) must not reuse one name for both.
+    """
+    dialect = database_url.split(":", 1)[0]
     return {
-        "connections": {"default": database_url},
+        "connections": {dialect: database_url},
         "apps": {
             "worksite": {
                 "models": MODELS,
-                "default_connection": "default",
+                "default_connection": dialect,
                 "migrations": "migrations",
             }
         },

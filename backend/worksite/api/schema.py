@@ -38,8 +38,10 @@ schema = strawberry.Schema(
     mutation=Mutation,
     types=[NotFoundError, InvalidInputError, ConflictError, ForbiddenError, ProvisionFailedError],
     extensions=[
-        QueryDepthLimiter(max_depth=12),
-        MaxTokensLimiter(max_token_count=5000),
-        MaskErrors(should_mask_error=_should_mask, error_message="Internal server error."),
+        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxTokensLimiter(max_token_count=5000),
+        lambda: MaskErrors(
+            should_mask_error=_should_mask, error_message="Internal server error."
+        ),
     ],
 )
