@@ -36,19 +36,19 @@ def git_ref(field: str, value: str) -> str:
         )
     problem = _ref_shape_problem(value)
     if problem:
-        raise InvalidInput(field, f"{problem}: {value!r}")
+        raise InvalidInput(field, f"expected a git ref name that {problem}, got {value!r}")
     return value
 
 
 def _ref_shape_problem(value: str) -> str | None:
     if value.startswith("-"):
-        return "must not start with '-'"
+        return "does not start with '-'"
     if ".." in value or "//" in value:
-        return "must not contain '..' or '//'"
+        return "has no '..' or '//'"
     if value.startswith("/") or value.endswith("/") or value.endswith("."):
-        return "must not start with '/' or end with '/' or '.'"
+        return "does not start with '/' or end with '/' or '.'"
     if any(part.startswith(".") or part.endswith(".lock") for part in value.split("/")):
-        return "no path component may start with '.' or end with '.lock'"
+        return "has no part starting with '.' or ending with '.lock'"
     return None
 
 
