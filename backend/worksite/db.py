@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as run_migrations
@@ -41,8 +42,25 @@ TORTOISE_ORM = tortoise_config(
 )
 
 
+def check_url(database_url: str) -> None:
+    """Fail early and clearly where the driver would fail late or not at all."""
+    if database_url.startswith("sqlite://"):
+        path = Path(database_url.removeprefix("sqlite://").split("?", 1)[0])
+        if str(path) != ":memory:" and not path.parent.is_dir():
+            raise SystemExit(
+                f"WORKSITE_DATABASE_URL names an SQLite file in {path.parent}, "
+                "which is not a directory"
+            )
+    elif not database_url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit(
+            "WORKSITE_DATABASE_URL: expected sqlite://PATH or postgres://..., "
+            f"got {database_url.split(':', 1)[0]}:..."
+        )
+
+
 async def migrate(database_url: str) -> None:
     """Apply every pending migration, then close the connections it opened."""
+    check_url(database_url)
     await run_migrations(config=tortoise_config(database_url))
     await Tortoise.close_connections()
     log.info("database migrated")
