@@ -7,6 +7,7 @@ import dataclasses
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -376,6 +377,10 @@ async def test_supervisor_outlives_its_launcher_and_stays_stoppable(
     assert request_stop(state)
     ended = await wait_ended(run_dir, END_TIMEOUT)
     assert ended.stopped and ended.signal == signal.SIGTERM
+    # The supervisor records the end just before it exits.
+    deadline = time.monotonic() + END_TIMEOUT
+    while is_alive(state) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     assert not is_alive(state)
 
 

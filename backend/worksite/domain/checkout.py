@@ -18,9 +18,9 @@ from uuid import UUID
 
 from worksite.domain import operations
 from worksite.domain.auth import Principal, require_issue_access, require_operator
-from worksite.domain.errors import Conflict, InvalidInput, ProvisionFailed
+from worksite.domain.errors import Conflict, InvalidInput, NotFound, ProvisionFailed
 from worksite.domain.issues import get_issue
-from worksite.domain.validation import branch_slug
+from worksite.domain.validation import branch_slug, parse_id
 from worksite.domain.workspaces import announce, effective_command, get_workspace
 from worksite.events import bus
 from worksite.models import (
@@ -71,9 +71,6 @@ async def checkout_issue(
 
 
 async def finish_run(principal: Principal, run_id: UUID | str, status: RunStatus) -> Run:
-    from worksite.domain.validation import parse_id
-    from worksite.domain.errors import NotFound
-
     run = await Run.get_or_none(id=parse_id("runId", run_id)).prefetch_related("issue")
     if run is None:
         raise NotFound("run", str(run_id))
@@ -273,9 +270,8 @@ async def _new_worktree(
             step=lambda: git.add_worktree(repo, path, branch, commit),
         )
     except git.GitError as exc:
-        workspace.status = WorkspaceStatus.CLEANUP_FAILED
-        workspace.cleanup_reason = f"worktree_create: {exc}"
-        await workspace.save(update_fields=["status", "cleanup_reason"])
+        # Nothing was made on disk: drop the record rather than list a husk.
+        await workspace.delete()
         raise Conflict(f"Cannot make a worktree for {project.key}: {exc}") from None
     log.info("workspace %s created in %.2f s", branch, time.monotonic() - started)
     announce(workspace)
