@@ -23,6 +23,7 @@ from worksite import db
 from worksite.api.context import Context
 from worksite.api.schema import schema
 from worksite.domain.auth import Principal, authenticate
+from worksite.domain.close import recover_interrupted
 from worksite.domain.projects import ensure_local_environment
 from worksite.settings import Settings
 
@@ -106,6 +107,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             await db.migrate(settings.database_url)
         await db.connect(settings.database_url)
         await ensure_local_environment(settings)
+        await recover_interrupted()
         try:
             yield
         finally:

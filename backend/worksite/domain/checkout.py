@@ -47,7 +47,7 @@ from worksite.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CLOSED = (WorkspaceStatus.ARCHIVED, WorkspaceStatus.CLOSING)
+CLOSED = (WorkspaceStatus.ARCHIVED, WorkspaceStatus.CLOSING, WorkspaceStatus.CLEANUP_FAILED)
 # One checkout per issue at a time, so two calls never make two workspaces.
 _issue_locks: defaultdict[UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -88,7 +88,7 @@ async def finish_run(principal: Principal, run_id: UUID | str, status: RunStatus
 
 async def resolve_workspace(settings: Settings, issue: Issue) -> ExecutionWorkspace:
     """The workspace this issue works in, created if it needs a new one."""
-    current = await _current_workspace(issue)
+    current = await _current_workspace(settings, issue)
     if current is not None:
         workspace = current
     else:
@@ -158,7 +158,7 @@ async def ensure_provisioned(
     announce(workspace)
 
 
-async def _current_workspace(issue: Issue) -> ExecutionWorkspace | None:
+async def _current_workspace(settings: Settings, issue: Issue) -> ExecutionWorkspace | None:
     if issue.execution_workspace_id is None:  # type: ignore[attr-defined]
         return None
     workspace = await ExecutionWorkspace.get(id=issue.execution_workspace_id)  # type: ignore[attr-defined]
@@ -167,9 +167,32 @@ async def _current_workspace(issue: Issue) -> ExecutionWorkspace | None:
             f"Issue {issue.identifier} works in {workspace.name}, which is "
             f"{workspace.status.value}; move the issue to another workspace first."
         )
+    if workspace.mode == WorkspaceMode.ISOLATED:
+        await _restore_missing_worktree(settings, workspace)
     workspace.last_used_at = datetime.now(timezone.utc)
     await workspace.save(update_fields=["last_used_at"])
     return workspace
+
+
+async def _restore_missing_worktree(settings: Settings, workspace: ExecutionWorkspace) -> None:
+    """Check the branch out again when someone removed the worktree directory."""
+    path, repo = Path(workspace.cwd), Path(workspace.provider_ref)
+    if path.is_dir() or not workspace.provider_ref:
+        return
+    if not await asyncio.to_thread(git.branch_exists, repo, workspace.branch_name):
+        raise Conflict(
+            f"The worktree {path} and its branch {workspace.branch_name} are both gone; "
+            "close this workspace and check the issue out again."
+        )
+    try:
+        await operations.record_step(
+            settings, workspace, category=OperationCategory.PROVISION,
+            phase="worktree_restore", command=f"git worktree add {path} {workspace.branch_name}",
+            step=lambda: git.restore_worktree(repo, path, workspace.branch_name),
+        )
+    except git.GitError as exc:
+        raise Conflict(f"Cannot restore the worktree of {workspace.name}: {exc}") from None
+    log.warning("restored the missing worktree of %s from its branch", workspace.name)
 
 
 async def _shared_workspace(issue: Issue) -> ExecutionWorkspace:

@@ -23,6 +23,8 @@ class Project(Model):
         WorkspaceMode, max_length=32, default=WorkspaceMode.ISOLATED
     )
     issue_counter = fields.IntField(default=0)
+    # Idle seconds after which a finished workspace is closed; None turns it off.
+    cleanup_retention_seconds = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -74,6 +74,10 @@ class ExecutionWorkspace(Model):
     closed_at = fields.DatetimeField(null=True)
     cleanup_eligible_at = fields.DatetimeField(null=True)
     cleanup_reason = fields.TextField(null=True)
+    # Where close saved uncommitted and unmerged work (a ref in the repository).
+    saved_work_ref = fields.TextField(null=True)
+    # Close steps already done, so a retried close resumes instead of repeating them.
+    close_steps_done = fields.JSONField(null=True)
 
     class Meta:
         table = "execution_workspace"

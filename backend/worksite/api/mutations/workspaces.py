@@ -10,7 +10,7 @@ from worksite.api.errors import Errors, returns_errors
 from worksite.api.inputs import provided
 from worksite.api.types.operation import ProvisionFailedError
 from worksite.api.types.workspace import ExecutionWorkspace, workspace_type
-from worksite.domain import checkout, workspaces
+from worksite.domain import checkout, close, workspaces
 
 WorkspaceResult = Annotated[ExecutionWorkspace | Errors, strawberry.union("WorkspaceResult")]
 DeriveWorkspaceResult = Annotated[
@@ -59,4 +59,14 @@ class WorkspaceMutations:
         self, info: Info, id: strawberry.ID
     ) -> DeriveWorkspaceResult:
         row = await checkout.derive_workspace(info.context.settings, info.context.principal, id)
+        return workspace_type(row)
+
+    @strawberry.mutation(
+        description="Close (or retry a failed close): save work, cleanup, teardown, remove."
+    )
+    @returns_errors
+    async def close_execution_workspace(
+        self, info: Info, id: strawberry.ID, force: bool = False
+    ) -> WorkspaceResult:
+        row = await close.close_workspace(info.context.settings, info.context.principal, id, force)
         return workspace_type(row)

@@ -23,7 +23,8 @@ from worksite.api.types.project import (
     project_type,
     project_workspace_type,
 )
-from worksite.domain import runtime_config
+from worksite.api.types.close import CloseReadiness, close_readiness_type
+from worksite.domain import close, runtime_config
 from worksite.domain.workspaces import effective_command
 from worksite.models import ExecutionWorkspace as WorkspaceModel
 from worksite.models import ProjectWorkspace as ProjectWorkspaceModel
@@ -72,6 +73,9 @@ class ExecutionWorkspace:
     cleanup_eligible_at: datetime | None
     cleanup_reason: str | None
     provisioned: bool
+    saved_work_ref: str | None = strawberry.field(
+        description="Where close saved uncommitted and unmerged work: a ref in the repository."
+    )
     model: strawberry.Private[WorkspaceModel]
 
     async def _project_workspace(self, info: Info) -> ProjectWorkspaceModel:
@@ -157,6 +161,15 @@ class ExecutionWorkspace:
         return [operation_type(row) for row in rows[: max(0, min(limit, 1000))]]
 
 
+    @strawberry.field(description="What closing would do and what stands in the way.")
+    async def close_readiness(self) -> CloseReadiness:
+        return close_readiness_type(await close.readiness(self.model))
+
+    @strawberry.field(description="How the worktree differs from the record (it is checked on disk).")
+    async def drift(self) -> list[str]:
+        return await close.current_drift(self.model)
+
+
 def config_entry(config: dict[str, object] | None, name: str) -> dict[str, object] | None:
     for entry in (config or {}).get("commands", []):  # type: ignore[attr-defined]
         if entry["name"] == name:
@@ -174,7 +187,7 @@ def workspace_type(row: WorkspaceModel) -> ExecutionWorkspace:
         runtime_override=row.runtime_override, opened_at=row.opened_at,
         last_used_at=row.last_used_at, closed_at=row.closed_at,
         cleanup_eligible_at=row.cleanup_eligible_at, cleanup_reason=row.cleanup_reason,
-        provisioned=row.provisioned, model=row,
+        provisioned=row.provisioned, saved_work_ref=row.saved_work_ref, model=row,
     )
 
 
