@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from worksite import db
 from worksite.api.context import Context
 from worksite.api.schema import schema
 from worksite.domain.auth import Principal, authenticate
+from worksite.domain import cleanup
 from worksite.domain.close import recover_interrupted
 from worksite.domain.projects import ensure_local_environment
 from worksite.settings import Settings
@@ -108,9 +110,13 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
         await db.connect(settings.database_url)
         await ensure_local_environment(settings)
         await recover_interrupted()
+        cleanup_task = asyncio.create_task(cleanup.run_forever(settings))
         try:
             yield
         finally:
+            cleanup_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await cleanup_task
             await db.disconnect()
 
     routes: list[Any] = [

@@ -3,6 +3,7 @@
 WORKSITE_DATA_DIR      database, logs, repositories and sandbox workspaces
 WORKSITE_DATABASE_URL  defaults to SQLite inside the data directory
 WORKSITE_TOKEN         the operator token; generated and kept in the data dir if unset
+WORKSITE_CLEANUP_INTERVAL  seconds between automatic cleanup sweeps (default 60)
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ class Settings:
     data_dir: Path
     database_url: str
     operator_token: str
+    # Seconds between automatic cleanup sweeps.
+    cleanup_interval: float = 60.0
 
     @property
     def logs_dir(self) -> Path:
@@ -43,7 +46,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         f"sqlite://{data_dir / 'worksite.sqlite3'}"
     )
     token = env.get("WORKSITE_TOKEN") or _stored_token(data_dir)
-    return Settings(data_dir=data_dir, database_url=database_url, operator_token=token)
+    interval = float(env.get("WORKSITE_CLEANUP_INTERVAL") or 60)
+    return Settings(
+        data_dir=data_dir, database_url=database_url, operator_token=token,
+        cleanup_interval=interval,
+    )
 
 
 def _stored_token(data_dir: Path) -> str:

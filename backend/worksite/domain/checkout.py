@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from uuid import UUID
 
-from worksite.domain import operations
+from worksite.domain import cleanup, operations
 from worksite.domain.auth import Principal, require_issue_access, require_operator
 from worksite.domain.errors import Conflict, InvalidInput, NotFound, ProvisionFailed
 from worksite.domain.issues import get_issue
@@ -82,6 +82,8 @@ async def finish_run(principal: Principal, run_id: UUID | str, status: RunStatus
     run.status = status
     run.finished_at = datetime.now(timezone.utc)
     await run.save(update_fields=["status", "finished_at"])
+    if run.workspace_id is not None:  # type: ignore[attr-defined]
+        await cleanup.refresh([run.workspace_id])  # type: ignore[attr-defined]
     bus.publish(f"runs:{run.issue.project_id}", run)  # type: ignore[attr-defined]
     return run
 

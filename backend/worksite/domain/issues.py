@@ -8,11 +8,11 @@ from uuid import UUID
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from worksite.domain import validation
+from worksite.domain import cleanup, validation
 from worksite.domain.auth import Principal, require_issue_access, require_operator
 from worksite.domain.errors import Forbidden, InvalidInput, NotFound
 from worksite.domain.projects import get_project
-from worksite.models import Agent, Issue, Project
+from worksite.models import Agent, Issue, IssueWorkspaceLink, Project
 from worksite.models.enums import IssuePriority, IssueStatus, WorkspaceMode
 
 # Fields an agent may change on its own issues; the rest is the operator's.
@@ -61,6 +61,8 @@ async def update_issue(principal: Principal, issue_id: UUID | str, fields: dict[
         values["title"] = validation.text("title", fields["title"] or "", 500, required=True)
     issue.update_from_dict(values)
     await issue.save()
+    linked = await IssueWorkspaceLink.filter(issue_id=issue.id).values_list("workspace_id", flat=True)
+    await cleanup.refresh(list(linked))
     return issue
 
 

@@ -60,6 +60,29 @@ async def create_project(
         raise Conflict(f"A project with key {key!r} already exists.") from None
 
 
+async def update_project(
+    principal: Principal, project_id: UUID | str, fields: dict[str, Any]
+) -> Project:
+    require_operator(principal, "change projects")
+    project = await get_project(project_id)
+    if fields.get("name") is not None:
+        project.name = validation.text("name", fields["name"], 200, required=True)
+    if fields.get("description") is not None:
+        project.description = validation.text("description", fields["description"], 10_000)
+    if fields.get("default_workspace_mode") is not None:
+        project.default_workspace_mode = WorkspaceMode(fields["default_workspace_mode"])
+    if "cleanup_retention_seconds" in fields:
+        window = fields["cleanup_retention_seconds"]
+        if window is not None and not 1 <= window <= 10 * 365 * 86400:
+            raise InvalidInput(
+                "cleanupRetentionSeconds",
+                f"expected seconds from 1 to ten years, or null for off, got {window}",
+            )
+        project.cleanup_retention_seconds = window
+    await project.save()
+    return project
+
+
 async def create_project_workspace(
     principal: Principal, project_id: UUID | str, fields: dict[str, Any]
 ) -> ProjectWorkspace:

@@ -17,9 +17,9 @@ from worksite.api.types.project import (
 )
 from worksite.domain import projects
 
-CreateProjectResult = Annotated[
+ProjectResult = Annotated[
     Project | Errors,
-    strawberry.union("CreateProjectResult"),
+    strawberry.union("ProjectResult"),
 ]
 ProjectWorkspaceResult = Annotated[
     ProjectWorkspace | Errors,
@@ -33,6 +33,17 @@ class CreateProjectInput:
     name: str
     description: str = ""
     default_workspace_mode: WorkspaceMode = WorkspaceMode.ISOLATED  # type: ignore[assignment]
+
+
+@strawberry.input
+class UpdateProjectInput:
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    default_workspace_mode: WorkspaceMode | None = strawberry.UNSET
+    cleanup_retention_seconds: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Close finished workspaces idle this long; null turns it off.",
+    )
 
 
 @strawberry.input
@@ -62,11 +73,19 @@ class CreateProjectWorkspaceInput(ProjectWorkspaceInput):
 class ProjectMutations:
     @strawberry.mutation
     @returns_errors
-    async def create_project(self, info: Info, input: CreateProjectInput) -> CreateProjectResult:
+    async def create_project(self, info: Info, input: CreateProjectInput) -> ProjectResult:
         row = await projects.create_project(
             info.context.principal, input.key, input.name, input.description,
             input.default_workspace_mode,
         )
+        return project_type(row)
+
+    @strawberry.mutation
+    @returns_errors
+    async def update_project(
+        self, info: Info, id: strawberry.ID, input: UpdateProjectInput
+    ) -> ProjectResult:
+        row = await projects.update_project(info.context.principal, id, provided(input))
         return project_type(row)
 
     @strawberry.mutation

@@ -30,6 +30,9 @@ class Project:
     name: str
     description: str
     default_workspace_mode: WorkspaceMode
+    cleanup_retention_seconds: int | None = strawberry.field(
+        description="Finished workspaces idle this long are closed; null: never."
+    )
     created_at: datetime
     model: strawberry.Private[ProjectModel]
 
@@ -89,6 +92,7 @@ def project_type(row: ProjectModel) -> Project:
     return Project(
         id=strawberry.ID(str(row.id)), key=row.key, name=row.name,
         description=row.description, default_workspace_mode=row.default_workspace_mode,
+        cleanup_retention_seconds=row.cleanup_retention_seconds,
         created_at=row.created_at, model=row,
     )
 
