@@ -18,9 +18,10 @@ from uuid import UUID
 
 from worksite.domain import cleanup, operations
 from worksite.domain.auth import Principal, require_issue_access, require_operator
-from worksite.domain.errors import Conflict, InvalidInput, NotFound, ProvisionFailed
+from worksite.domain.errors import Conflict, InvalidInput, ProvisionFailed
+from worksite.domain.lookup import find
 from worksite.domain.issues import get_issue
-from worksite.domain.validation import branch_slug, parse_id
+from worksite.domain.validation import branch_slug
 from worksite.domain.workspaces import announce, effective_command, get_workspace
 from worksite.events import bus
 from worksite.models import (
@@ -71,9 +72,8 @@ async def checkout_issue(
 
 
 async def finish_run(principal: Principal, run_id: UUID | str, status: RunStatus) -> Run:
-    run = await Run.get_or_none(id=parse_id("runId", run_id)).prefetch_related("issue")
-    if run is None:
-        raise NotFound("run", str(run_id))
+    run = await find(Run, "run", "runId", run_id)
+    await run.fetch_related("issue")
     require_issue_access(principal, run.issue)
     if status == RunStatus.RUNNING:
         raise InvalidInput("status", "expected SUCCEEDED, FAILED or CANCELLED")

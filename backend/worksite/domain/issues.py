@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 from worksite.domain import cleanup, validation
 from worksite.domain.auth import Principal, require_issue_access, require_operator
 from worksite.domain.errors import Forbidden, InvalidInput, NotFound
+from worksite.domain.lookup import find
 from worksite.domain.projects import get_project
 from worksite.models import Agent, Issue, IssueWorkspaceLink, Project
 from worksite.models.enums import IssuePriority, IssueStatus, WorkspaceMode
@@ -20,10 +21,7 @@ AGENT_EDITABLE = {"title", "description", "status", "priority"}
 
 
 async def get_issue(issue_id: UUID | str) -> Issue:
-    issue = await Issue.get_or_none(id=validation.parse_id("issueId", issue_id))
-    if issue is None:
-        raise NotFound("issue", str(issue_id))
-    return issue
+    return await find(Issue, "issue", "issueId", issue_id)
 
 
 async def get_issue_by_identifier(identifier: str) -> Issue:
@@ -94,10 +92,7 @@ async def _issue_values(
 async def _agent(agent_id: UUID | str | None) -> Agent | None:
     if not agent_id:
         return None
-    agent = await Agent.get_or_none(id=validation.parse_id("assigneeId", agent_id))
-    if agent is None:
-        raise NotFound("agent", str(agent_id))
-    return agent
+    return await find(Agent, "agent", "assigneeId", agent_id)
 
 
 async def _related_issue(
@@ -106,9 +101,7 @@ async def _related_issue(
     if not value:
         return None
     name = validation.camel(field)
-    related = await Issue.get_or_none(id=validation.parse_id(name, value))
-    if related is None:
-        raise NotFound("issue", str(value))
+    related = await find(Issue, "issue", name, value)
     if related.project_id != project.id:  # type: ignore[attr-defined]
         raise InvalidInput(name, f"expected an issue of project {project.key}, got {related.identifier}")
     if issue is not None and await _is_self_or_descendant(related, issue):

@@ -10,7 +10,8 @@ from tortoise.transactions import in_transaction
 
 from worksite.domain import runtime_config, validation
 from worksite.domain.auth import Principal, require_operator
-from worksite.domain.errors import Conflict, InvalidInput, NotFound
+from worksite.domain.errors import Conflict, InvalidInput
+from worksite.domain.lookup import find
 from worksite.models import Environment, Project, ProjectWorkspace
 from worksite.models.enums import EnvironmentKind, WorkspaceMode
 from worksite.settings import Settings
@@ -32,10 +33,7 @@ async def ensure_local_environment(settings: Settings) -> Environment:
 
 
 async def get_project(project_id: UUID | str) -> Project:
-    project = await Project.get_or_none(id=validation.parse_id("projectId", project_id))
-    if project is None:
-        raise NotFound("project", str(project_id))
-    return project
+    return await find(Project, "project", "projectId", project_id)
 
 
 async def create_project(
@@ -102,9 +100,7 @@ async def update_project_workspace(
     principal: Principal, workspace_id: UUID | str, fields: dict[str, Any]
 ) -> ProjectWorkspace:
     require_operator(principal, "change project workspaces")
-    workspace = await ProjectWorkspace.get_or_none(id=validation.parse_id("id", workspace_id))
-    if workspace is None:
-        raise NotFound("project workspace", str(workspace_id))
+    workspace = await find(ProjectWorkspace, "project workspace", "id", workspace_id)
     values = await _workspace_values(fields, creating=False)
     if values.get("is_primary") is False and workspace.is_primary:
         raise InvalidInput(
@@ -140,12 +136,9 @@ async def _workspace_values(fields: dict[str, Any], creating: bool) -> dict[str,
             fields["runtime_config"], "runtimeConfig"
         )
     if fields.get("environment_id"):
-        environment = await Environment.get_or_none(
-            id=validation.parse_id("environmentId", fields["environment_id"])
+        values["environment"] = await find(
+            Environment, "environment", "environmentId", fields["environment_id"]
         )
-        if environment is None:
-            raise NotFound("environment", str(fields["environment_id"]))
-        values["environment"] = environment
     if creating and not values.get("repo_url") and not values.get("cwd"):
         raise InvalidInput("repoUrl", "expected a repo URL or a local checkout path (cwd)")
     return values

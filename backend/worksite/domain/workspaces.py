@@ -7,7 +7,8 @@ from uuid import UUID
 
 from worksite.domain import runtime_config, validation
 from worksite.domain.auth import Principal, require_operator, require_workspace_access
-from worksite.domain.errors import Forbidden, NotFound
+from worksite.domain.errors import Forbidden
+from worksite.domain.lookup import find
 from worksite.events import bus
 from worksite.models import ExecutionWorkspace, ProjectWorkspace
 from worksite.models.enums import WorkspaceMode
@@ -18,12 +19,7 @@ HOST_EXECUTED = {*LIFECYCLE_COMMANDS, "runtime_override"}
 
 
 async def get_workspace(workspace_id: UUID | str) -> ExecutionWorkspace:
-    workspace = await ExecutionWorkspace.get_or_none(
-        id=validation.parse_id("workspaceId", workspace_id)
-    )
-    if workspace is None:
-        raise NotFound("execution workspace", str(workspace_id))
-    return workspace
+    return await find(ExecutionWorkspace, "execution workspace", "workspaceId", workspace_id)
 
 
 def effective_command(
