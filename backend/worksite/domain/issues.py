@@ -59,8 +59,8 @@ async def update_issue(principal: Principal, issue_id: UUID | str, fields: dict[
         values["title"] = validation.text("title", fields["title"] or "", 500, required=True)
     issue.update_from_dict(values)
     await issue.save()
-    linked = await IssueWorkspaceLink.filter(issue_id=issue.id).values_list("workspace_id", flat=True)
-    await cleanup.refresh(list(linked))
+    links = await IssueWorkspaceLink.filter(issue_id=issue.id)
+    await cleanup.refresh([link.workspace_id for link in links])  # type: ignore[attr-defined]
     return issue
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
@@ -55,7 +55,7 @@ class ProjectWorkspace(Model):
     provision_command = fields.TextField(default="")
     cleanup_command = fields.TextField(default="")
     teardown_command = fields.TextField(default="")
-    runtime_config = fields.JSONField(null=True)
+    runtime_config: Any = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

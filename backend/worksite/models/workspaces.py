@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
@@ -54,7 +54,7 @@ class ExecutionWorkspace(Model):
     provision_command = fields.TextField(default="")
     cleanup_command = fields.TextField(default="")
     teardown_command = fields.TextField(default="")
-    runtime_override = fields.JSONField(null=True)
+    runtime_override: Any = fields.JSONField(null=True)
     # True when Worksite made the branch, so close may delete it once merged.
     created_branch = fields.BooleanField(default=False)
     # True once the provision command has succeeded here.
@@ -73,11 +73,11 @@ class ExecutionWorkspace(Model):
     last_used_at = fields.DatetimeField(auto_now_add=True)
     closed_at = fields.DatetimeField(null=True)
     cleanup_eligible_at = fields.DatetimeField(null=True)
-    cleanup_reason = fields.TextField(null=True)
+    cleanup_reason: str | None = fields.TextField(null=True)
     # Where close saved uncommitted and unmerged work (a ref in the repository).
     saved_work_ref = fields.TextField(null=True)
     # Close steps already done, so a retried close resumes instead of repeating them.
-    close_steps_done = fields.JSONField(null=True)
+    close_steps_done: Any = fields.JSONField(null=True)
 
     class Meta:
         table = "execution_workspace"
