@@ -269,3 +269,20 @@ async def test_finish_run_ends_the_live_run(api: Api, git_repo: Path) -> None:
     assert (await api.gql(ISSUE_WORKSPACE, {"id": issue["id"]}))["issue"]["liveRun"] is None
     again = await api.mutate(FINISH, {"id": run["id"], "status": "FAILED"}, token)
     assert again["__typename"] == "ConflictError"
+
+
+async def test_concurrent_checkouts_of_one_issue_make_one_workspace(
+    api: Api, git_repo: Path
+) -> None:
+    import asyncio
+
+    from worksite.models import ExecutionWorkspace
+
+    project, agent_id, token = await setup(api, git_repo, provisionCommand="sleep 0.2")
+    issue = await api.issue(project["id"], assigneeId=agent_id)
+
+    results = await asyncio.gather(*(api.checkout(issue["id"], token) for _ in range(5)))
+
+    assert {r["__typename"] for r in results} == {"CheckoutIssueSuccess"}
+    assert len({r["workspace"]["id"] for r in results}) == 1
+    assert await ExecutionWorkspace.filter(project_id=project["id"]).count() == 1

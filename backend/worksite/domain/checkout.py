@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 from uuid import UUID
+from weakref import WeakValueDictionary
 
 from worksite.domain import cleanup, operations
 from worksite.domain.auth import Principal, require_issue_access, require_operator
@@ -49,8 +49,9 @@ from worksite.settings import Settings
 log = logging.getLogger(__name__)
 
 CLOSED = (WorkspaceStatus.ARCHIVED, WorkspaceStatus.CLOSING, WorkspaceStatus.CLEANUP_FAILED)
-# One checkout per issue at a time, so two calls never make two workspaces.
-_issue_locks: defaultdict[UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
+# One checkout per issue at a time, so two calls never make two workspaces. A lock
+# lives only while someone holds or waits for it.
+_issue_locks: WeakValueDictionary[UUID, asyncio.Lock] = WeakValueDictionary()
 
 
 async def checkout_issue(
@@ -59,7 +60,7 @@ async def checkout_issue(
     issue = await get_issue(issue_id)
     require_issue_access(principal, issue)
     agent = await _run_agent(principal, issue)
-    async with _issue_locks[issue.id]:
+    async with _issue_locks.setdefault(issue.id, asyncio.Lock()):
         await issue.refresh_from_db()
         workspace = await resolve_workspace(settings, issue)
         await ensure_provisioned(settings, workspace, issue)

@@ -39,7 +39,11 @@ def clone_once(url: str, repos_dir: Path) -> Path:
     repos_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     try:
-        Repo.clone_from(url, partial, multi_options=["--no-checkout"])
+        # No exotic transports (ext:: runs commands): only what a repo URL means.
+        Repo.clone_from(
+            url, partial, multi_options=["--no-checkout"],
+            env={"GIT_ALLOW_PROTOCOL": "file:git:http:https:ssh"},
+        )
     except GitCommandError as exc:
         raise GitError(f"could not clone {url}: {_stderr(exc)}") from None
     partial.rename(target)
