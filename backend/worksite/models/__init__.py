@@ -5,6 +5,7 @@ from worksite.models.environments import Environment
 from worksite.models.issues import Issue, IssueWorkspaceLink, Run
 from worksite.models.operations import Operation
 from worksite.models.projects import Project, ProjectWorkspace
+from worksite.models.services import PortLease, RuntimeService
 from worksite.models.workspaces import ExecutionWorkspace
 
 __all__ = [
@@ -14,7 +15,9 @@ __all__ = [
     "Issue",
     "IssueWorkspaceLink",
     "Operation",
+    "PortLease",
     "Project",
     "ProjectWorkspace",
     "Run",
+    "RuntimeService",
 ]

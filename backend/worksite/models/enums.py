@@ -62,6 +62,20 @@ class OperationStatus(str, Enum):
     FAILED = "failed"
 
 
+class ServiceStatus(str, Enum):
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+class ServiceHealth(str, Enum):
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+    UNKNOWN = "unknown"
+
+
 class OperationCategory(str, Enum):
     PROVISION = "provision"
     RUNTIME = "runtime"
