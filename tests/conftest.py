@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx2
@@ -20,6 +21,7 @@ import pytest
 
 from tests.support.api import Api
 from tests.support.postgres import PostgresCluster
+from tests.support.supervisors import stop_supervisors
 from worksite import db
 from worksite.app import create_app
 from worksite.settings import Settings
@@ -67,21 +69,30 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(tmp_path: Path, database_url: str) -> Iterator[Settings]:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    return Settings(
+    yield Settings(
         data_dir=data_dir, database_url=database_url, operator_token=OPERATOR_TOKEN
     )
+    # Services and jobs outlive the app by design; the test's end is theirs too.
+    stop_supervisors(data_dir)
 
 
-@pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[Api]:
+@asynccontextmanager
+async def serve_in_process(settings: Settings) -> AsyncIterator[Api]:
+    """The app with its lifespan running, and a client for it; leaving it is a shutdown."""
     app = create_app(settings, migrate=False)
     async with app.router.lifespan_context(app):
         transport = httpx2.ASGITransport(app=app)
         async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
             yield Api(client, settings, OPERATOR_TOKEN)
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    async with serve_in_process(settings) as client:
+        yield client
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -26,6 +26,7 @@ from worksite.api.schema import schema
 from worksite.domain.auth import Principal, authenticate
 from worksite.domain import cleanup
 from worksite.domain.close import recover_interrupted
+from worksite.domain.monitor import Monitor
 from worksite.domain.projects import ensure_local_environment
 from worksite.settings import Settings
 
@@ -110,6 +111,8 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
         await db.connect(settings.database_url)
         await ensure_local_environment(settings)
         await recover_interrupted()
+        monitor = Monitor(settings)
+        await monitor.start()
         cleanup_task = asyncio.create_task(cleanup.run_forever(settings))
         try:
             yield
@@ -117,6 +120,8 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             cleanup_task.cancel()
             with suppress(asyncio.CancelledError):
                 await cleanup_task
+            # Services and jobs outlive the server; the next one adopts them.
+            await monitor.close()
             await db.disconnect()
 
     routes: list[Any] = [

@@ -19,6 +19,7 @@ from worksite.models import (
     Project,
     ProjectWorkspace,
     Run,
+    RuntimeService,
     Agent,
 )
 
@@ -85,7 +86,9 @@ class Loaders:
         self.issue = ById(Issue)
         self.agent = ById(Agent)
         self.run = ById(Run)
+        self.operation = ById(Operation)
         self.operations_of_workspace = ManyBy(Operation, "workspace_id", "-started_at")
+        self.services_of_workspace = ManyBy(RuntimeService, "workspace_id", "name")
         self.issues_of_workspace = LinkedIssues()
         self.runs_of_issue = ManyBy(Run, "issue_id", "-started_at")
         self.children_of_issue = ManyBy(Issue, "parent_id", "number")

@@ -15,14 +15,20 @@ from worksite.api.errors import (
 )
 from worksite.api.mutations.agents import AgentMutations
 from worksite.api.mutations.issues import IssueMutations
+from worksite.api.mutations.jobs import JobMutations
 from worksite.api.mutations.projects import ProjectMutations
+from worksite.api.mutations.services import ServiceMutations
 from worksite.api.mutations.workspaces import WorkspaceMutations
 from worksite.api.queries import Query
 from worksite.api.types.operation import ProvisionFailedError
 from worksite.domain.errors import WorksiteError
 
 Mutation = merge_types(
-    "Mutation", (ProjectMutations, AgentMutations, IssueMutations, WorkspaceMutations)
+    "Mutation",
+    (
+        ProjectMutations, AgentMutations, IssueMutations, WorkspaceMutations,
+        ServiceMutations, JobMutations,
+    ),
 )
 
 

@@ -20,6 +20,7 @@ from worksite.models.enums import OperationCategory, OperationStatus
 from worksite.runtime import logs
 from worksite.runtime.processes import (
     SupervisorError,
+    SupervisorState,
     spawn_supervised_async,
     wait_ended,
 )
@@ -86,6 +87,37 @@ async def finish(
     return operation
 
 
+async def finish_once(
+    settings: Settings, operation: Operation, exit_code: int | None, succeeded: bool
+) -> bool:
+    """finish(), unless the operation has finished already; True if this call did.
+
+    A job's end can be seen by the request that waits for it and by the monitor at
+    once; the first to record it wins and the other changes nothing.
+    """
+    directory = log_dir(settings, operation)
+    values = {
+        "exit_code": exit_code,
+        "status": OperationStatus.SUCCEEDED if succeeded else OperationStatus.FAILED,
+        "finished_at": datetime.now(timezone.utc),
+        "stdout_excerpt": logs.excerpt(directory, "stdout"),
+        "stderr_excerpt": logs.excerpt(directory, "stderr"),
+    }
+    updated = await Operation.filter(
+        id=operation.id, status=OperationStatus.RUNNING
+    ).update(**values)
+    if not updated:
+        return False
+    operation.update_from_dict(values)
+    _announce(operation)
+    return True
+
+
+def exit_code_of(state: SupervisorState) -> int | None:
+    """The exit code of an ended command, as a shell reports it (128 + signal)."""
+    return state.exit_code if state.signal is None else 128 + state.signal
+
+
 async def run_command(
     settings: Settings,
     workspace: ExecutionWorkspace,
@@ -106,7 +138,7 @@ async def run_command(
     except (SupervisorError, TimeoutError) as exc:
         logs.write_record(directory, stderr=f"worksite: {exc}\n")
         return await finish(settings, operation, None, succeeded=False)
-    exit_code = state.exit_code if state.signal is None else 128 + state.signal
+    exit_code = exit_code_of(state)
     log.info(
         "%s %s in %s exited %s after %.1f s",
         category.value, phase, workspace.name, exit_code, time.monotonic() - started,

@@ -79,6 +79,28 @@ def write_record(run_dir: Path, stdout: str = "", stderr: str = "") -> None:
     (run_dir / INDEX).write_text("".join(index))
 
 
+def append_note(run_dir: Path, text: str) -> None:
+    """Add a line of Worksite's own to the stderr of a run whose writer has ended."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data = (text.rstrip("\n") + "\n").encode()
+    with (run_dir / "stderr.log").open("ab") as stream:
+        stream.write(data)
+    # As the supervisor does: the index line goes in before the bytes it labels.
+    if _last_stream(run_dir) != "stderr":
+        with (run_dir / INDEX).open("a") as index:
+            index.write(f"{size(run_dir)} stderr\n")
+    with (run_dir / OUTPUT).open("ab") as output:
+        output.write(data)
+
+
+def _last_stream(run_dir: Path) -> str | None:
+    try:
+        lines = (run_dir / INDEX).read_text().splitlines()
+    except FileNotFoundError:
+        return None
+    return lines[-1].split()[1] if lines else None
+
+
 def _whole_characters(data: bytes) -> bytes:
     # Drop a trailing partial UTF-8 sequence (at most 3 bytes) for the next read.
     for back in range(1, min(4, len(data)) + 1):

@@ -18,6 +18,13 @@ IssuePriority = strawberry.enum(enums.IssuePriority)
 RunStatus = strawberry.enum(enums.RunStatus)
 OperationStatus = strawberry.enum(enums.OperationStatus)
 OperationCategory = strawberry.enum(enums.OperationCategory)
+ServiceStatus = strawberry.enum(
+    enums.ServiceStatus, description="Where a runtime service is in its life."
+)
+ServiceHealth = strawberry.enum(
+    enums.ServiceHealth,
+    description="What the readiness check says while a service runs; UNKNOWN without one.",
+)
 RuntimeConfigSource = strawberry.enum(
     _RuntimeConfigSource, description="Which level's runtime config is in effect."
 )

@@ -24,6 +24,7 @@ from worksite.api.types.project import (
     project_workspace_type,
 )
 from worksite.api.types.close import CloseReadiness, close_readiness_type
+from worksite.api.types.service import RuntimeService, service_type
 from worksite.domain import close, runtime_config
 from worksite.domain.workspaces import effective_command
 from worksite.models import ExecutionWorkspace as WorkspaceModel
@@ -47,6 +48,15 @@ class WorkspaceCommand:
     port: str | None = strawberry.field(description='A port number, "auto", or null.')
     readiness: JSON | None
     env: JSON
+    workspace_id: strawberry.Private[UUID]
+
+    @strawberry.field(description="For a service: its current or last run; null before the first.")
+    async def service(self, info: Info) -> RuntimeService | None:
+        if self.kind != CommandKind.SERVICE:
+            return None
+        rows = await info.context.loaders.services_of_workspace.load(self.workspace_id)
+        row = next((row for row in rows if row.name == self.name), None)
+        return service_type(row) if row else None
 
 
 @strawberry.type
@@ -117,7 +127,7 @@ class ExecutionWorkspace:
                 name=c.name, kind=CommandKind(c.kind), command=c.command, cwd=c.cwd,
                 port=None if c.port is None else str(c.port),
                 readiness=(config_entry(config, c.name) or {}).get("readiness"),
-                env=dict(c.env),
+                env=dict(c.env), workspace_id=self.model.id,
             )
             for c in runtime_config.commands_of(config)
         ]
@@ -154,6 +164,11 @@ class ExecutionWorkspace:
 
         rows = await info.context.loaders.issues_of_workspace.load(self.model.id)
         return [issue_type(row) for row in rows]
+
+    @strawberry.field(description="Services that have been started here, by name.")
+    async def services(self, info: Info) -> list[RuntimeService]:
+        rows = await info.context.loaders.services_of_workspace.load(self.model.id)
+        return [service_type(row) for row in rows]
 
     @strawberry.field(description="Operations, newest first.")
     async def operations(self, info: Info, limit: int = 100) -> list[WorkspaceOperation]:
