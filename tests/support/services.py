@@ -167,6 +167,18 @@ async def until_operation(
     return current
 
 
+async def until_log_contains(api: Api, operation_id: str, text: str) -> str:
+    """Poll an operation's log until it holds text; return the log."""
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        data = await api.gql(OPERATION_LOG, {"id": operation_id, "offset": 0, "limit": 1 << 20})
+        content: str = data["operation"]["log"]["content"]
+        if text in content:
+            return content
+        assert time.monotonic() < deadline, f"{text!r} is not in {content!r}"
+        await asyncio.sleep(0.05)
+
+
 async def until(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + DEADLINE
     while not condition():

@@ -181,7 +181,7 @@ class Monitor:
         spec: dict[str, object],
         reason: str,
     ) -> None:
-        verdict = f"not ready within {spec['timeoutSeconds']} s: {reason}"
+        verdict = f"not ready within {float(spec['timeoutSeconds']):g} s: {reason}"  # type: ignore[arg-type]
         if await service_state.mark_not_ready(service, verdict):
             log.warning("service %s: %s", await service_state.label(service), verdict)
             request_stop(state)

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from worksite.domain import operations
 from worksite.events import bus
 from worksite.models import ExecutionWorkspace, Operation, RuntimeService
-from worksite.models.enums import ServiceHealth, ServiceStatus
+from worksite.models.enums import OperationStatus, ServiceHealth, ServiceStatus
 from worksite.runtime import logs
 from worksite.runtime.processes import SupervisorState
 from worksite.settings import Settings
@@ -79,6 +79,10 @@ async def record_end(
         if service.status not in LIVE:
             return service  # recorded already
         status, failure, exit_code = outcome(service, state, reason)
+        # Worksite's own verdicts go into the log too; the process's are there already.
+        note = reason or service.failure_reason or (GONE if state is None else None)
+        # The operation first: whoever sees the service ended finds it finished.
+        await _finish_run(settings, service, status, exit_code, note)
         if await _change(
             service, service.status,
             status=status, failure_reason=failure, exit_code=exit_code,
@@ -88,7 +92,6 @@ async def record_end(
     else:
         return service
 
-    await _finish_run(settings, service, state)
     log.info(
         "service %s ended %s: %s", await label(service), status.value,
         failure or f"exit code {exit_code}",
@@ -123,18 +126,22 @@ def outcome(
 
 
 async def _finish_run(
-    settings: Settings, service: RuntimeService, state: SupervisorState | None
+    settings: Settings,
+    service: RuntimeService,
+    status: ServiceStatus,
+    exit_code: int | None,
+    note: str | None,
 ) -> None:
     """Finish the run's start operation: its status follows the service's."""
     if service.start_operation_id is None:  # type: ignore[attr-defined]
         return
     operation = await Operation.get(id=service.start_operation_id)  # type: ignore[attr-defined]
-    if state is None or service.failure_reason:
-        note = service.failure_reason or GONE
+    if operation.status != OperationStatus.RUNNING:
+        return
+    if note:
         logs.append_note(operations.log_dir(settings, operation), f"worksite: {note}")
     await operations.finish_once(
-        settings, operation, service.exit_code,
-        succeeded=service.status == ServiceStatus.STOPPED,
+        settings, operation, exit_code, succeeded=status == ServiceStatus.STOPPED
     )
 
 

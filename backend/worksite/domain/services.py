@@ -243,7 +243,6 @@ async def _launch(
             directory, ["/bin/sh", "-c", command.command], cwd, env, grace=GRACE
         )
     except (SupervisorError, TimeoutError) as error:
-        logs.append_note(directory, f"worksite: {error}")
         return await record_end(settings, service, None, reason=f"could not start: {error}")
 
     ready = service.readiness is None
@@ -318,10 +317,12 @@ async def _give_up(settings: Settings, service: RuntimeService, reason: str) -> 
 
 
 async def _settled(service: RuntimeService) -> RuntimeService:
-    """The service once the monitor has judged its readiness (or after a deadline)."""
+    """The service once the monitor has judged its readiness (or after a deadline):
+    RUNNING, or FAILED after being stopped for not getting ready."""
     timeout = float((service.readiness or {}).get("timeoutSeconds", 0)) + SETTLE_MARGIN
-    deadline = time.monotonic() + timeout
-    while service.status == ServiceStatus.STARTING and time.monotonic() < deadline:
+    deadline = time.monotonic() + GRACE + STOP_PATIENCE + timeout
+    unsettled = (ServiceStatus.STARTING, ServiceStatus.STOPPING)
+    while service.status in unsettled and time.monotonic() < deadline:
         await asyncio.sleep(WAIT_POLL)
         await service.refresh_from_db()
     return service

@@ -41,6 +41,8 @@ async def check(probe: Probe, timeout: float) -> str | None:
             return await _command(probe)
     except TimeoutError:
         return f"no answer within {timeout:g} s"
+    except ConnectionRefusedError:
+        return "connection refused"
     except OSError as error:
         return error.strerror.lower() if error.strerror else str(error)
 
