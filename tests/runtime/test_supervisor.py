@@ -441,3 +441,37 @@ async def test_spawn_reports_a_supervisor_that_died_before_starting(
 
     with pytest.raises(SupervisorError, match="no /proc here"):
         await reaper.spawn(tmp_path / "run", ["true"], tmp_path)
+
+
+async def test_supervisor_keeps_no_descriptor_its_launcher_leaked(
+    reaper: Reaper, tmp_path: Path
+) -> None:
+    run_dir = reaper.watch_run(tmp_path / "run")
+    read_end, write_end = os.pipe()
+    command = processes.supervisor_command(run_dir, ["sleep", "600"], tmp_path, 10.0)
+    # The launcher passes one more descriptor on, as uvloop's subprocesses do.
+    launcher = await asyncio.create_subprocess_exec(*command, pass_fds=(write_end,))
+    os.close(write_end)
+    try:
+        assert await asyncio.wait_for(launcher.wait(), END_TIMEOUT) == 0
+        state = read_state(run_dir)
+        assert state is not None and is_alive(state)
+
+        # Nobody holds the write end any more: the read end is at its end.
+        assert await asyncio.wait_for(asyncio.to_thread(os.read, read_end, 1), END_TIMEOUT) == b""
+    finally:
+        os.close(read_end)
+
+
+async def test_spawn_returns_under_uvloop(reaper: Reaper, tmp_path: Path) -> None:
+    # uvloop (which `worksite serve` runs on) does not close descriptors in children.
+    import uvloop
+
+    run_dir = reaper.watch_run(tmp_path / "run")
+    spawn = processes.spawn_supervised_async(
+        run_dir, ["sleep", "600"], tmp_path, dict(os.environ), start_timeout=END_TIMEOUT
+    )
+
+    state = await asyncio.to_thread(uvloop.run, spawn)
+
+    assert not state.ended and is_alive(state)

@@ -90,13 +90,15 @@ class Monitor:
         )
         self.followed.update(id for id in leftovers if id not in own)  # type: ignore[misc]
 
+        left = len(self.followed)
         await self._check_services(services, adopting=True)
         await self._check_operations(adopting=True)
         still = await RuntimeService.filter(status__in=LIVE).count()
         log.info(
-            "adopted %d live services (%d had ended meanwhile) and %d running "
-            "operations in %.3f s",
-            still, len(services) - still, len(self.followed), time.monotonic() - started,
+            "adopted %d live services (%d more had ended) and %d running operations "
+            "(%d more had ended) in %.3f s",
+            still, len(services) - still, len(self.followed), left - len(self.followed),
+            time.monotonic() - started,
         )
 
     async def _run(self) -> None:

@@ -32,13 +32,13 @@ class Probe:
 
 async def check(probe: Probe, timeout: float) -> str | None:
     """None if the service answers within timeout seconds, else why not."""
+    if probe.kind == "command":
+        return await asyncio.to_thread(_command, probe, timeout)
     try:
         async with asyncio.timeout(timeout):
             if probe.kind == "http":
                 return await _http(probe.target)
-            if probe.kind == "tcp":
-                return await _tcp(int(probe.target))
-            return await _command(probe)
+            return await _tcp(int(probe.target))
     except TimeoutError:
         return f"no answer within {timeout:g} s"
     except ConnectionRefusedError:
@@ -100,19 +100,22 @@ async def _tcp(port: int) -> str | None:
     raise problem
 
 
-async def _command(probe: Probe) -> str | None:
-    process = await asyncio.create_subprocess_exec(
-        "/bin/sh", "-c", probe.target,
-        cwd=probe.cwd, env=probe.env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def _command(probe: Probe, timeout: float) -> str | None:
+    # subprocess rather than the event loop's: it closes every inherited descriptor,
+    # which uvloop's subprocesses do not.
     try:
-        code = await process.wait()
-    finally:
-        if process.returncode is None:
-            # Timed out: end the probe's whole group while its leader still holds it.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await asyncio.shield(process.wait())
+        process = subprocess.Popen(
+            ["/bin/sh", "-c", probe.target],
+            cwd=probe.cwd, env=probe.env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+    except OSError as error:
+        return error.strerror.lower() if error.strerror else str(error)
+    try:
+        code = process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        # End the probe's whole group while its unreaped leader still holds the id.
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return f"no answer within {timeout:g} s"
     return None if code == 0 else f"exit code {code}"

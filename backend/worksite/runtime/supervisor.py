@@ -495,7 +495,18 @@ def run(options: argparse.Namespace, ready_fd: int | None) -> int:
     return 0
 
 
+def close_inherited_descriptors() -> None:
+    """Close every descriptor beyond stdio that the launcher passed on.
+
+    Launchers leak them (uvloop's subprocesses do not close them, for one). Kept, a
+    leaked one could hold the launcher's own pipe open, or a server's listening
+    socket, for as long as the command runs.
+    """
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+
+
 def main(args: list[str]) -> int:
+    close_inherited_descriptors()
     options = parse_args(args)
     options.dir.mkdir(parents=True, exist_ok=True)
     if (options.dir / STATE_FILE).exists():
