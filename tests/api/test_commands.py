@@ -79,7 +79,10 @@ async def test_unknown_names_and_wrong_kinds_are_told_apart(api: Api, git_repo: 
     job_as_service = await start(api, workspace, "where")
     service_as_job = await run_job(api, workspace, "db")
 
-    assert unknown["__typename"] == "NotFoundError" and "'nope'" in unknown["message"]
+    assert unknown["__typename"] == "NotFoundError"
+    assert unknown["message"] == (
+        "No service named 'nope' in the runtime config of PAP-1-fix-the-login-form."
+    )
     assert job_as_service["__typename"] == "InvalidInputError"
     assert job_as_service["field"] == "name"
     assert job_as_service["message"] == "name: expected a service, but 'where' is a job"

@@ -63,7 +63,9 @@ async def find(workspace: ExecutionWorkspace, name: str, kind: str) -> Workspace
                     "name", f"expected a {kind}, but {name!r} is a {command.kind}"
                 )
             return command
-    raise NotFound(kind, name)
+    error = NotFound(kind, name)
+    error.message = f"No {kind} named {name!r} in the runtime config of {workspace.name}."
+    raise error
 
 
 def working_directory(workspace: ExecutionWorkspace, command: WorkspaceCommand) -> Path:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from worksite.domain.errors import Conflict
 from worksite.events import bus
 from worksite.models import ExecutionWorkspace, Operation
 from worksite.models.enums import OperationCategory, OperationStatus
@@ -34,7 +35,14 @@ JOB_TIMEOUT = 24 * 3600.0
 
 
 def log_dir(settings: Settings, operation: Operation) -> Path:
-    return settings.logs_dir / operation.log_path
+    """Where the operation's logs are; never outside the data directory's logs/."""
+    root = settings.logs_dir.resolve()
+    directory = (root / operation.log_path).resolve()
+    if directory == root or not directory.is_relative_to(root):
+        raise Conflict(
+            f"The log directory of operation {operation.id}, {directory}, is outside {root}."
+        )
+    return directory
 
 
 def command_env(
