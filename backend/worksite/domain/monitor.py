@@ -16,7 +16,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from worksite.domain import jobs, operations, service_state
@@ -25,6 +27,7 @@ from worksite.models import Operation, RuntimeService
 from worksite.models.enums import OperationStatus, ServiceHealth, ServiceStatus
 from worksite.runtime import readiness
 from worksite.runtime.processes import (
+    STATE_FILE,
     SupervisorError,
     SupervisorState,
     is_alive,
@@ -36,7 +39,9 @@ from worksite.settings import Settings
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.5
-READY_POLL = 0.1
+# Readiness is probed every READY_POLL at first, backing off to READY_POLL_MAX.
+READY_POLL = 0.02
+READY_POLL_MAX = 0.25
 HEALTH_INTERVAL = 5.0
 PROBE_TIMEOUT = 2.0
 
@@ -55,9 +60,87 @@ def follow(operation_id: UUID) -> None:
         _active.followed.add(operation_id)
 
 
+class Glance(NamedTuple):
+    """What a round needs to know of a live service; the row is read only to act."""
+
+    id: UUID
+    status: ServiceStatus
+    run: UUID | None  # its start operation
+    checked: bool  # it has a readiness check
+
+
+async def _glance() -> list[Glance]:
+    rows = await RuntimeService.filter(status__in=LIVE).values_list(
+        "id", "status", "start_operation_id", "readiness"
+    )
+    return [
+        Glance(id, ServiceStatus(status), run, readiness is not None)
+        for id, status, run, readiness in rows
+    ]
+
+
+async def _row(glance: Glance) -> RuntimeService:
+    return await RuntimeService.get(id=glance.id)
+
+
+class Runs:
+    """The run directories of followed operations and their last-read state.
+
+    A directory never changes, and the supervisor replaces state.json only twice
+    (started, ended), so a round costs one stat per run once both are known.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.directories: dict[UUID, Path] = {}
+        self.states: dict[UUID, tuple[tuple[int, int], SupervisorState | None]] = {}
+
+    async def learn(self, operation_ids: list[UUID]) -> None:
+        """Look up the directories of operations not seen before."""
+        unknown = [id for id in operation_ids if id not in self.directories]
+        if unknown:
+            for operation in await Operation.filter(id__in=unknown):
+                self.directories[operation.id] = operations.log_dir(self.settings, operation)
+
+    def state(self, operation_id: UUID | None) -> SupervisorState | None:
+        """What the run's state.json says now; None before it exists."""
+        directory = self.directories.get(operation_id) if operation_id else None
+        if directory is None:
+            return None
+        try:
+            stat = (directory / STATE_FILE).stat()
+        except FileNotFoundError:
+            return None
+        version = (stat.st_ino, stat.st_mtime_ns)
+        known = self.states.get(operation_id)  # type: ignore[arg-type]
+        if known is not None and known[0] == version:
+            return known[1]
+        try:
+            state = read_state(directory)
+        except SupervisorError as error:
+            log.warning("cannot follow operation %s: %s", operation_id, error)
+            state = None
+        self.states[operation_id] = (version, state)  # type: ignore[index]
+        return state
+
+    def final_state(self, operation_id: UUID, state: SupervisorState) -> SupervisorState | None:
+        """The state of a supervisor that ended or died: its final one, or None."""
+        if state.ended:
+            return state
+        # It may have written the end just before exiting, after our read.
+        again = self.state(operation_id)
+        return again if again is not None and again.ended else None
+
+    def keep_only(self, operation_ids: set[UUID]) -> None:
+        for table in (self.directories, self.states):
+            for id in set(table) - operation_ids:
+                del table[id]
+
+
 class Monitor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.runs = Runs(settings)
         self.followed: set[UUID] = set()
         self.woken = asyncio.Event()
         self.probes: dict[UUID, asyncio.Task[None]] = {}
@@ -83,8 +166,8 @@ class Monitor:
 
     async def adopt(self) -> None:
         started = time.monotonic()
-        services = await RuntimeService.filter(status__in=LIVE)
-        own = {service.start_operation_id for service in services}  # type: ignore[attr-defined]
+        services = await _glance()
+        own = {glance.run for glance in services}
         leftovers = await Operation.filter(status=OperationStatus.RUNNING).values_list(
             "id", flat=True
         )
@@ -104,7 +187,7 @@ class Monitor:
     async def _run(self) -> None:
         while True:
             try:
-                await self._check_services(await RuntimeService.filter(status__in=LIVE))
+                await self._check_services(await _glance())
                 await self._check_operations()
             except Exception:
                 log.exception("the service monitor failed a round; it goes on")
@@ -114,47 +197,47 @@ class Monitor:
 
     # Services
 
-    async def _check_services(
-        self, services: list[RuntimeService], adopting: bool = False
-    ) -> None:
-        operations_by_id = await self._start_operations(services)
-        live = {service.id for service in services}
+    async def _check_services(self, glances: list[Glance], adopting: bool = False) -> None:
+        runs = [glance.run for glance in glances if glance.run is not None]
+        await self.runs.learn(runs)
+        self.runs.keep_only({*runs, *self.followed})
+        live = {glance.id for glance in glances}
         self.health_due = {k: v for k, v in self.health_due.items() if k in live}
-        for service in services:
-            operation = operations_by_id.get(service.start_operation_id)  # type: ignore[attr-defined]
-            state = self._state(operation) if operation is not None else None
+        for glance in glances:
+            state = self.runs.state(glance.run)
             if state is None:
                 # Not launched yet: in a running server a start is under way; at
                 # start-up, the server that claimed it died before launching it.
                 if adopting:
                     await service_state.record_end(
-                        self.settings, service, None,
+                        self.settings, await _row(glance), None,
                         reason="the server stopped before the service was launched",
                     )
                 continue
             if state.ended or not is_alive(state):
-                final = self._final_state(operation, state)  # type: ignore[arg-type]
-                await service_state.record_end(self.settings, service, final)
-            elif service.status == ServiceStatus.STARTING:
+                final = self.runs.final_state(glance.run, state)  # type: ignore[arg-type]
+                await service_state.record_end(self.settings, await _row(glance), final)
+            elif glance.status == ServiceStatus.STARTING and not glance.checked:
+                # Launched, with nothing to wait for: its start may not have said so
+                # yet (or died before it could).
+                await service_state.mark_ready(await _row(glance), ServiceHealth.UNKNOWN)
+            elif glance.id in self.probes:
+                continue  # a readiness or health check is under way
+            elif glance.status == ServiceStatus.STARTING:
+                service = await _row(glance)
                 self._probe(service, self._await_ready(service, state))
-            elif service.status == ServiceStatus.RUNNING and service.readiness:
-                if time.monotonic() >= self.health_due.get(service.id, 0.0):
-                    self.health_due[service.id] = time.monotonic() + HEALTH_INTERVAL
+            elif glance.status == ServiceStatus.RUNNING and glance.checked:
+                if time.monotonic() >= self.health_due.get(glance.id, 0.0):
+                    self.health_due[glance.id] = time.monotonic() + HEALTH_INTERVAL
+                    service = await _row(glance)
                     self._probe(service, self._check_health(service))
 
-    async def _start_operations(
-        self, services: list[RuntimeService]
-    ) -> dict[UUID, Operation]:
-        ids = [s.start_operation_id for s in services if s.start_operation_id]  # type: ignore[attr-defined]
-        return {row.id: row for row in await Operation.filter(id__in=ids)} if ids else {}
-
-    def _probe(self, service: RuntimeService, work: object) -> None:
+    def _probe(self, service: RuntimeService, work: Coroutine[Any, Any, None]) -> None:
         """Run one probe task per service at a time."""
-        assert asyncio.iscoroutine(work)
         if service.id in self.probes:
             work.close()
             return
-        task = asyncio.create_task(work)
+        task = asyncio.create_task(_logging_failures(work, service.name))
         self.probes[service.id] = task
         task.add_done_callback(lambda _: self.probes.pop(service.id, None))
 
@@ -162,6 +245,7 @@ class Monitor:
         spec = service.readiness or {}
         probe = _probe_of(service)
         deadline = service.started_at.timestamp() + float(spec["timeoutSeconds"])  # type: ignore[union-attr]
+        pause = READY_POLL
         while True:
             remaining = deadline - now().timestamp()
             reason = await readiness.check(probe, max(0.1, min(PROBE_TIMEOUT, remaining)))
@@ -174,7 +258,8 @@ class Monitor:
                 return
             if not is_alive(state):
                 return  # ended; the next round records how
-            await asyncio.sleep(READY_POLL)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, READY_POLL_MAX)
 
     async def _give_up_on(
         self,
@@ -207,12 +292,13 @@ class Monitor:
             id__in=list(self.followed), status=OperationStatus.RUNNING
         )
         self.followed.intersection_update(operation.id for operation in running)
+        await self.runs.learn(list(self.followed))
         for operation in running:
-            state = self._state(operation)
+            state = self.runs.state(operation.id)
             if state is None and not adopting:
                 continue  # its command is being launched
             if state is None or state.ended or not is_alive(state):
-                final = self._final_state(operation, state) if state is not None else None
+                final = self.runs.final_state(operation.id, state) if state else None
                 await jobs.record_end(self.settings, operation, final)
                 self.followed.discard(operation.id)
                 log.info(
@@ -220,22 +306,12 @@ class Monitor:
                     operation.phase, operation.workspace_id, operation.exit_code,  # type: ignore[attr-defined]
                 )
 
-    def _final_state(
-        self, operation: Operation, state: SupervisorState
-    ) -> SupervisorState | None:
-        """The state of a supervisor that ended or died: its final one, or None."""
-        if state.ended:
-            return state
-        # It may have written the end just before exiting, after our read.
-        again = self._state(operation)
-        return again if again is not None and again.ended else None
 
-    def _state(self, operation: Operation) -> SupervisorState | None:
-        try:
-            return read_state(operations.log_dir(self.settings, operation))
-        except SupervisorError as error:
-            log.warning("cannot follow operation %s: %s", operation.id, error)
-            return None
+async def _logging_failures(work: Coroutine[Any, Any, None], name: str) -> None:
+    try:
+        await work
+    except Exception:
+        log.exception("checking service %s failed; the next round tries again", name)
 
 
 def _probe_of(service: RuntimeService) -> readiness.Probe:

@@ -41,11 +41,13 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-async def mark_ready(service: RuntimeService) -> bool:
-    """STARTING -> RUNNING, healthy: the readiness check answered."""
+async def mark_ready(
+    service: RuntimeService, health: ServiceHealth = ServiceHealth.HEALTHY
+) -> bool:
+    """STARTING -> RUNNING: the readiness check answered, or the service has none."""
     changed = await _change(
         service, ServiceStatus.STARTING,
-        status=ServiceStatus.RUNNING, health=ServiceHealth.HEALTHY, ready_at=now(),
+        status=ServiceStatus.RUNNING, health=health, ready_at=now(),
     )
     if changed:
         waited = (service.ready_at - service.started_at).total_seconds()  # type: ignore[operator]

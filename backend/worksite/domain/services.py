@@ -17,6 +17,7 @@ grace period, SIGKILL) and waits for the end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,8 +31,16 @@ from worksite.domain import commands, jobs, monitor, operations, port_leases
 from worksite.domain.auth import Principal, require_workspace_access
 from worksite.domain.commands import WorkspaceCommand
 from worksite.domain.errors import Conflict, WorksiteError
-from worksite.domain.service_state import LIVE, announce, label, now, record_end
+from worksite.domain.service_state import (
+    LIVE,
+    announce,
+    label,
+    mark_ready,
+    now,
+    record_end,
+)
 from worksite.domain.workspaces import get_workspace
+from worksite.events import bus
 from worksite.models import ExecutionWorkspace, Operation, RuntimeService
 from worksite.models.enums import OperationCategory, ServiceHealth, ServiceStatus
 from worksite.runtime import logs
@@ -53,6 +62,7 @@ GRACE = 10.0
 STOP_PATIENCE = 30.0
 # How long `wait` waits beyond the readiness timeout for the monitor's verdict.
 SETTLE_MARGIN = 30.0
+SETTLE_POLL = 0.25
 WAIT_POLL = 0.05
 
 T = TypeVar("T")
@@ -245,23 +255,22 @@ async def _launch(
     except (SupervisorError, TimeoutError) as error:
         return await record_end(settings, service, None, reason=f"could not start: {error}")
 
-    ready = service.readiness is None
-    changed = await RuntimeService.filter(
-        id=service.id, status=ServiceStatus.STARTING, start_operation_id=operation.id
-    ).update(
-        status=ServiceStatus.RUNNING if ready else ServiceStatus.STARTING,
-        ready_at=now() if ready else None, pid=state.child_pid,
-        supervisor_pid=state.supervisor_pid,
+    # The monitor may have seen this run already (state.json exists), even judged it
+    # ready or ended: record the process whatever its status, move it on only if not.
+    this_run = {"id": service.id, "start_operation_id": operation.id}
+    await RuntimeService.filter(**this_run).update(
+        pid=state.child_pid, supervisor_pid=state.supervisor_pid,
         supervisor_start_ticks=state.supervisor_start_ticks, updated_at=now(),
     )
     await service.refresh_from_db()
-    if changed:
-        log.info(
-            "service %s started (pid %s%s)", await label(service), state.child_pid,
-            f", port {port}" if port is not None else "",
-        )
-        announce(service)
-        monitor.wake()
+    if service.readiness is None:
+        await mark_ready(service, ServiceHealth.UNKNOWN)  # it runs: that is all we know
+    log.info(
+        "service %s started (pid %s%s)", await label(service), state.child_pid,
+        f", port {port}" if port is not None else "",
+    )
+    announce(service)
+    monitor.wake()
     if state.ended:  # it could not be started at all
         return await record_end(settings, service, state)
     return service
@@ -322,9 +331,13 @@ async def _settled(service: RuntimeService) -> RuntimeService:
     timeout = float((service.readiness or {}).get("timeoutSeconds", 0)) + SETTLE_MARGIN
     deadline = time.monotonic() + GRACE + STOP_PATIENCE + timeout
     unsettled = (ServiceStatus.STARTING, ServiceStatus.STOPPING)
-    while service.status in unsettled and time.monotonic() < deadline:
-        await asyncio.sleep(WAIT_POLL)
+    # Woken by the service's announcements; the row stays the truth.
+    async with bus.subscribe(f"service-status:{service.workspace_id}") as changes:  # type: ignore[attr-defined]
         await service.refresh_from_db()
+        while service.status in unsettled and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changes.get(), SETTLE_POLL)
+            await service.refresh_from_db()
     return service
 
 
@@ -438,7 +451,7 @@ def _busy(workspace: ExecutionWorkspace, service: RuntimeService) -> str:
 def _not_stoppable(workspace: ExecutionWorkspace, service: RuntimeService) -> str:
     if service.status == ServiceStatus.STOPPING:
         return f"A stop of service {service.name} in {workspace.name} is already in progress."
-    if service.status == ServiceStatus.STARTING:
+    if service.status in (ServiceStatus.STARTING, ServiceStatus.RUNNING):  # not launched
         return (
             f"A start of service {service.name} in {workspace.name} is already in "
             "progress; stop it once it has started."

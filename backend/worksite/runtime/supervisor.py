@@ -465,7 +465,7 @@ def detach(run_dir: Path) -> int:
         while os.read(ready_read, 1024):
             pass
         if (run_dir / STATE_FILE).exists():
-            sys.exit(0)
+            os._exit(0)  # at once: the server waits for this exit, and nothing is buffered
         sys.exit(
             f"supervisor.py: the supervisor ended before starting the command; "
             f"see {run_dir / 'supervisor.log'}"
