@@ -18,6 +18,7 @@ import argparse
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from support import (
     LISTENER,
@@ -97,13 +98,16 @@ def running_services(client: Client, ids: list[str]) -> int:
     return count
 
 
-def idle_cpu(server_pid: int, data_dir, seconds: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def idle_cpu(server_pid: int, data_dir: Path, seconds: float) -> tuple[float, float]:
     """Percent of one core used by the server, and by every supervisor together."""
     pids = [state.supervisor_pid for state in supervisors(data_dir)]
-    before = cpu_seconds(server_pid), sum(cpu_seconds(pid) for pid in pids)
+    server_before, supervisors_before = cpu_seconds(server_pid), sum(map(cpu_seconds, pids))
     time.sleep(seconds)
-    after = cpu_seconds(server_pid), sum(cpu_seconds(pid) for pid in pids)
-    return tuple(100 * (b - a) / seconds for a, b in zip(before, after))  # type: ignore[return-value]
+    server_after, supervisors_after = cpu_seconds(server_pid), sum(map(cpu_seconds, pids))
+    return (
+        100 * (server_after - server_before) / seconds,
+        100 * (supervisors_after - supervisors_before) / seconds,
+    )
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ def main() -> None:
     print(f"supervision of {count} services (sleep 3600), per service:")
     for name in ("rss", "pss", "uss"):
         values = sorted(reading[name] for reading in readings)
-        print(f"  supervisor {name.upper()}: median {mib(values[count // 2])}, max {mib(values[-1])}")
+        median, largest = mib(values[count // 2]), mib(values[-1])
+        print(f"  supervisor {name.upper()}: median {median}, max {largest}")
     if wrappers:
         print(f"  `sh -c` wrappers still running: {len(wrappers)}, "
               f"USS {mib(sum(w['uss'] for w in wrappers) / len(wrappers))} each")

@@ -69,8 +69,10 @@ def main() -> None:
             (web,) = client.call(START, id=workspace, name="web")["services"]
             client_side.append(time.monotonic() - started)
             assert web["status"] == "RUNNING", web
-            ready = datetime.fromisoformat(web["readyAt"]) - datetime.fromisoformat(web["startedAt"])
-            server_side.append(ready.total_seconds())
+            ready_at, started_at = (
+                datetime.fromisoformat(web[key]) for key in ("readyAt", "startedAt")
+            )
+            server_side.append((ready_at - started_at).total_seconds())
             client.call(STOP, id=workspace, name="web")
     direct = [direct_start(LISTENER) for _ in range(args.runs)]
 

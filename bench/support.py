@@ -152,7 +152,9 @@ def make_repo(root: Path) -> Path:
     return repo
 
 
-def workspaces(client: Client, repo: Path, commands: list[dict[str, Any]], count: int) -> list[str]:
+def workspaces(
+    client: Client, repo: Path, commands: list[dict[str, Any]], count: int
+) -> list[str]:
     """Ids of `count` isolated workspaces (worktrees) of one project with these commands."""
     project = client.call(
         'mutation { createProject(input: {key: "BEN", name: "Bench"}) { ... on Project { id } } }'
@@ -166,14 +168,18 @@ def workspaces(client: Client, repo: Path, commands: list[dict[str, Any]], count
         },
     )
     agent = client.call(
-        'mutation { createAgent(input: {name: "bench"}) { ... on CreateAgentSuccess { agent { id } } } }'
+        """mutation { createAgent(input: {name: "bench"}) {
+             ... on CreateAgentSuccess { agent { id } } } }"""
     )["agent"]
     ids = []
     for number in range(count):
         issue = client.call(
             """mutation($input: CreateIssueInput!) { createIssue(input: $input) {
                  ... on Issue { id } } }""",
-            input={"projectId": project["id"], "title": f"Task {number}", "assigneeId": agent["id"]},
+            input={
+                "projectId": project["id"], "title": f"Task {number}",
+                "assigneeId": agent["id"],
+            },
         )
         checkout = client.call(
             """mutation($id: ID!) { checkoutIssue(issueId: $id) {
@@ -253,4 +259,7 @@ def summary(values: list[float]) -> str:
     ordered = sorted(values)
     median = ordered[len(ordered) // 2]
     p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
-    return f"median {median * 1000:6.1f} ms   p90 {p90 * 1000:6.1f} ms   min {ordered[0] * 1000:6.1f} ms"
+    return "   ".join(
+        f"{name} {value * 1000:6.1f} ms"
+        for name, value in (("median", median), ("p90", p90), ("min", ordered[0]))
+    )

@@ -48,15 +48,11 @@ async def runnable_workspace(
 
 async def commands_of(workspace: ExecutionWorkspace, kind: str) -> list[WorkspaceCommand]:
     """The commands of one kind in the workspace's effective runtime config."""
-    project_workspace = await ProjectWorkspace.get(id=workspace.project_workspace_id)  # type: ignore[attr-defined]
-    config, _ = effective_runtime(workspace, project_workspace)
-    return [c for c in runtime_config.commands_of(config) if c.kind == kind]
+    return [command for command in await _effective(workspace) if command.kind == kind]
 
 
 async def find(workspace: ExecutionWorkspace, name: str, kind: str) -> WorkspaceCommand:
-    project_workspace = await ProjectWorkspace.get(id=workspace.project_workspace_id)  # type: ignore[attr-defined]
-    config, _ = effective_runtime(workspace, project_workspace)
-    for command in runtime_config.commands_of(config):
+    for command in await _effective(workspace):
         if command.name == name:
             if command.kind != kind:
                 raise InvalidInput(
@@ -66,6 +62,12 @@ async def find(workspace: ExecutionWorkspace, name: str, kind: str) -> Workspace
     error = NotFound(kind, name)
     error.message = f"No {kind} named {name!r} in the runtime config of {workspace.name}."
     raise error
+
+
+async def _effective(workspace: ExecutionWorkspace) -> list[WorkspaceCommand]:
+    project_workspace = await ProjectWorkspace.get(id=workspace.project_workspace_id)  # type: ignore[attr-defined]
+    config, _ = effective_runtime(workspace, project_workspace)
+    return runtime_config.commands_of(config)
 
 
 def working_directory(workspace: ExecutionWorkspace, command: WorkspaceCommand) -> Path:
@@ -85,7 +87,9 @@ def working_directory(workspace: ExecutionWorkspace, command: WorkspaceCommand) 
     try:
         resolved = wanted.resolve(strict=True)
     except OSError:
-        raise Conflict(f"{command.name}: its cwd {command.cwd!r} does not exist in {root}.") from None
+        raise Conflict(
+            f"{command.name}: its cwd {command.cwd!r} does not exist in {root}."
+        ) from None
     if not resolved.is_relative_to(root):
         raise Conflict(
             f"{command.name}: its cwd {command.cwd!r} resolves to {resolved}, outside "

@@ -439,7 +439,10 @@ async def _each(
 
 def _busy(workspace: ExecutionWorkspace, service: RuntimeService) -> str:
     if service.status == ServiceStatus.RUNNING:
-        return f"Service {service.name} of {workspace.name} is already running (pid {service.pid})."
+        return (
+            f"Service {service.name} of {workspace.name} is already running "
+            f"(pid {service.pid})."
+        )
     if service.status == ServiceStatus.STARTING:
         return f"A start of service {service.name} in {workspace.name} is already in progress."
     return (

@@ -223,8 +223,7 @@ def supervisor_command(
     """The command line that starts argv under a detached supervisor."""
     # -I: the command's environment must not steer the supervisor's own Python
     # (PYTHONPATH, PYTHONHOME, user site-packages). -S: it needs the standard library
-    # only, and skipping site-packages (and their .pth hooks) saves a few megabytes
-    # of memory in every supervisor.
+    # only, so site-packages and their .pth hooks stay out of it.
     return [
         sys.executable,
         "-I",

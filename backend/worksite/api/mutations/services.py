@@ -41,10 +41,14 @@ class ServiceMutations:
         wait: Annotated[bool, strawberry.argument(description=WAIT)] = False,
     ) -> WorkspaceServicesResult:
         context = info.context
-        rows = await services.start(context.settings, context.principal, workspace_id, name, wait)
+        rows = await services.start(
+            context.settings, context.principal, workspace_id, name, wait
+        )
         return _success(rows)
 
-    @strawberry.mutation(description="Stop a service and its whole process tree; returns once it ended.")
+    @strawberry.mutation(
+        description="Stop a service and its whole process tree; returns once it ended."
+    )
     @returns_errors
     async def stop_workspace_service(
         self,
@@ -66,5 +70,7 @@ class ServiceMutations:
         wait: Annotated[bool, strawberry.argument(description=WAIT)] = False,
     ) -> WorkspaceServicesResult:
         context = info.context
-        rows = await services.restart(context.settings, context.principal, workspace_id, name, wait)
+        rows = await services.restart(
+            context.settings, context.principal, workspace_id, name, wait
+        )
         return _success(rows)

@@ -36,7 +36,9 @@ class RuntimeService:
     failure_reason: str | None = strawberry.field(description="Why it is FAILED.")
     model: strawberry.Private[ServiceModel]
 
-    @strawberry.field(description="The operation of the current or last run; its log is the output.")
+    @strawberry.field(
+        description="The operation of the current or last run; its log is the output."
+    )
     async def start_operation(self, info: Info) -> WorkspaceOperation | None:
         operation_id = self.model.start_operation_id  # type: ignore[attr-defined]
         row = await info.context.loaders.operation.load(operation_id) if operation_id else None
