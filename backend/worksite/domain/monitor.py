@@ -217,6 +217,9 @@ class Monitor:
             if state.ended or not is_alive(state):
                 final = self.runs.final_state(glance.run, state)  # type: ignore[arg-type]
                 await service_state.record_end(self.settings, await _row(glance), final)
+            elif glance.status == ServiceStatus.STOPPING and adopting:
+                # The last server may have died between deciding and signalling.
+                request_stop(state)
             elif glance.status == ServiceStatus.STARTING and not glance.checked:
                 # Launched, with nothing to wait for: its start may not have said so
                 # yet (or died before it could).
