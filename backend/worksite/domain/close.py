@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from uuid import UUID
 
-from worksite.domain import operations
+from worksite.domain import operations, services
 from worksite.domain.auth import Principal, require_operator
-from worksite.domain.errors import Conflict
+from worksite.domain.errors import Conflict, WorksiteError
 from worksite.domain.workspaces import announce, effective_command, get_workspace
 from worksite.models import ExecutionWorkspace, Issue, IssueWorkspaceLink, ProjectWorkspace
 from worksite.models.enums import (
@@ -97,6 +97,11 @@ async def _run_steps(
     settings: Settings, workspace: ExecutionWorkspace, verdict: CloseReadiness
 ) -> ExecutionWorkspace:
     project_workspace = await ProjectWorkspace.get(id=workspace.project_workspace_id)  # type: ignore[attr-defined]
+    # Nothing of the runtime may run while the workspace is taken apart.
+    try:
+        await services.stop_all_services(settings, workspace)
+    except WorksiteError as exc:
+        return await _failed(workspace, "stop services", exc.message)
     done: list[str] = list(workspace.close_steps_done or [])
     # Saving runs on every attempt: the worktree may have changed since the last.
     for step in ["save work", *verdict.steps]:
