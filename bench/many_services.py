@@ -72,7 +72,7 @@ def main() -> None:
 
         server.stop()
         restarted = server.start()
-        log = server.log.read_text()
+        log = server.log_path.read_text()
         adopted, adoption = ADOPTED.findall(log)[-1]
         still = running_services(Client(server), ids)
 

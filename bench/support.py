@@ -11,8 +11,6 @@ import contextlib
 import os
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,15 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx2
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from worksite.runtime.processes import (
-    SupervisorError,
-    SupervisorState,
-    is_alive,
-    read_state,
-    request_stop,
-)
+import httpx2  # noqa: E402
+
+from tests.support.server import ServerProcess  # noqa: E402
+from tests.support.supervisors import live_supervisors, stop_supervisors  # noqa: E402
 
 TOKEN = "bench-operator-token"
 PYTHON = shlex.quote(sys.executable)
@@ -42,61 +37,19 @@ LISTENER = (
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """`worksite serve` on a free loopback port, with its own data directory."""
+class Server(ServerProcess):
+    """`worksite serve` in its own data directory (SQLite there unless told otherwise)."""
 
     def __init__(self, data_dir: Path, database_url: str | None) -> None:
-        self.data_dir = data_dir
-        self.database_url = database_url or f"sqlite://{data_dir / 'worksite.sqlite3'}"
-        self.log = data_dir / "server.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.port = 0
+        super().__init__(
+            data_dir, database_url or f"sqlite://{data_dir / 'worksite.sqlite3'}", TOKEN
+        )
 
-    def start(self, timeout: float = 60) -> float:
+    def start(self, timeout: float = 60.0) -> float:  # type: ignore[override]
         """Start and wait until /healthz answers; returns the seconds it took."""
-        self.port = free_port()
-        env = {
-            **os.environ,
-            "WORKSITE_DATA_DIR": str(self.data_dir),
-            "WORKSITE_DATABASE_URL": self.database_url,
-            "WORKSITE_TOKEN": TOKEN,
-        }
         started = time.monotonic()
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "worksite.cli", "serve", "--port", str(self.port)],
-                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            )
-        with httpx2.Client(trust_env=False) as client:
-            while True:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the server exited:\n{self.log.read_text()[-3000:]}")
-                with contextlib.suppress(httpx2.TransportError):
-                    if client.get(f"{self.url}/healthz").status_code == 200:
-                        return time.monotonic() - started
-                if time.monotonic() - started > timeout:
-                    raise RuntimeError("the server did not answer in time")
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().start(timeout)
+        return time.monotonic() - started
 
     @property
     def pid(self) -> int:
@@ -222,37 +175,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def children(pid: int) -> list[int]:
-    found = []
-    for name in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{name}/stat").read_text()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
-            found.append(int(name))
-    return found
 
 
-def supervisors(data_dir: Path) -> list[SupervisorState]:
-    found = []
-    for state_file in data_dir.rglob("state.json"):
-        try:
-            state = read_state(state_file.parent)
-        except SupervisorError:
-            continue
-        if state is not None and is_alive(state):
-            found.append(state)
-    return found
-
-
-def stop_supervisors(data_dir: Path) -> None:
-    running = supervisors(data_dir)
-    for state in running:
-        request_stop(state)
-    deadline = time.monotonic() + 30
-    while any(is_alive(state) for state in running) and time.monotonic() < deadline:
-        time.sleep(0.05)
+supervisors = live_supervisors
 
 
 def summary(values: list[float]) -> str:

@@ -4,11 +4,8 @@ while services and jobs run: they survive it, and the new server adopts them."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shlex
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +15,6 @@ import httpx2
 
 from tests.conftest import OPERATOR_TOKEN
 from tests.support.api import Api
-from tests.support.postgres import free_port
 from tests.support.services import (
     checked_out,
     get_json,
@@ -33,80 +29,28 @@ from tests.support.services import (
     wait_for_file,
     workspace_state,
 )
+from tests.support.server import ServerProcess
 from tests.support.supervisors import live_supervisors
 from worksite.settings import Settings
 
-START_TIMEOUT = 60.0
-STOP_TIMEOUT = 30.0
-
-
-class Server:
-    """`worksite serve` on a free loopback port, stopped by its pid."""
-
-    def __init__(self, settings: Settings, log: Path) -> None:
-        self.settings = settings
-        self.log = log
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "WORKSITE_DATA_DIR": str(self.settings.data_dir),
-            "WORKSITE_DATABASE_URL": self.settings.database_url,
-            "WORKSITE_TOKEN": OPERATOR_TOKEN,
-        }
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "worksite.cli", "serve", "--port", str(self.port)],
-                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            )
-
-    async def until_healthy(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        async with httpx2.AsyncClient(trust_env=False) as client:
-            while True:
-                assert self.process is not None and self.process.poll() is None, self.output()
-                try:
-                    response = await client.get(f"http://127.0.0.1:{self.port}/healthz")
-                    if response.status_code == 200:
-                        return
-                except httpx2.TransportError:
-                    pass
-                assert time.monotonic() < deadline, self.output()
-                await asyncio.sleep(0.05)
-
-    def stop(self, signum: int = signal.SIGTERM) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signum)
-        try:
-            return self.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-5000:]
-
-
 @asynccontextmanager
-async def running(settings: Settings, log: Path) -> AsyncIterator[tuple[Server, Api]]:
-    server = Server(settings, log)
+async def running(settings: Settings) -> AsyncIterator[tuple[ServerProcess, Api]]:
+    server = ServerProcess(settings.data_dir, settings.database_url, OPERATOR_TOKEN)
     server.start()
     try:
-        await server.until_healthy()
-        base_url = f"http://127.0.0.1:{server.port}"
-        async with httpx2.AsyncClient(base_url=base_url, trust_env=False, timeout=60) as client:
+        async with httpx2.AsyncClient(base_url=server.url, trust_env=False, timeout=60) as client:
             yield server, Api(client, settings, OPERATOR_TOKEN)
     finally:
         server.stop()
 
 
+def output(server: ServerProcess) -> str:
+    return server.log_path.read_text(errors="replace")[-5000:]
+
+
 async def test_services_and_jobs_survive_a_killed_server_and_are_adopted(
     settings: Settings, git_repo: Path, tmp_path: Path
 ) -> None:
-    log = tmp_path / "server.log"
     marks = tmp_path / "marks"
     marks.mkdir()
     commands = [
@@ -120,7 +64,7 @@ async def test_services_and_jobs_survive_a_killed_server_and_are_adopted(
         f"{wait_for_file(str(marks / 'go'))}; fi"
     )
 
-    async with running(settings, log) as (server, api):
+    async with running(settings) as (server, api):
         project_id, agent_id, token = await project_with(
             api, git_repo, commands, provisionCommand=provision
         )
@@ -134,7 +78,8 @@ async def test_services_and_jobs_survive_a_killed_server_and_are_adopted(
 
         checkout = asyncio.create_task(checked_out(api, project_id, agent_id, token, "Second"))
         await until(lambda: (marks / "started").exists(), "the provision command")
-        assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+        server.stop(signal.SIGKILL)
+        assert server.process is not None and server.process.returncode == -signal.SIGKILL
         try:
             await checkout
         except (httpx2.TransportError, AssertionError):
@@ -148,10 +93,10 @@ async def test_services_and_jobs_survive_a_killed_server_and_are_adopted(
     (marks / "go").touch()
     await until(lambda: len(live_supervisors(settings.data_dir)) == 1, "only web to run")
 
-    async with running(settings, log) as (server, api):
+    async with running(settings) as (server, api):
         state = await workspace_state(api, workspace)
         services = {s["name"]: s for s in state["services"]}
-        assert services["web"]["status"] == "RUNNING", server.output()
+        assert services["web"]["status"] == "RUNNING", output(server)
         assert services["web"]["pid"] == web["pid"]
         assert (services["crasher"]["status"], services["crasher"]["exitCode"]) == ("FAILED", 4)
         (job_now,) = [op for op in state["operations"] if op["id"] == job["id"]]
@@ -166,7 +111,7 @@ async def test_services_and_jobs_survive_a_killed_server_and_are_adopted(
         result = await stop(api, workspace, "web")
         assert result["services"][0]["status"] == "STOPPED", result
         assert not pid_alive(web["pid"])
-    assert "adopted 1 live services (1 more had ended)" in server.output()
+    assert "adopted 1 live services (1 more had ended)" in output(server)
 
 
 PROVISIONS = """

@@ -64,7 +64,7 @@ async def _lease_any(workspace: ExecutionWorkspace, name: str) -> int:
     if current is not None and ports.is_free(current.port):
         return current.port
 
-    leased = set(await PortLease.all().values_list("port", flat=True))
+    leased = {row["port"] for row in await PortLease.all().values("port")}
     for port in ports.AUTO_PORTS:
         if port in leased or not ports.is_free(port):
             continue
