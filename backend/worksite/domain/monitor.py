@@ -291,11 +291,11 @@ class Monitor:
     async def _check_operations(self, adopting: bool = False) -> None:
         if not self.followed:
             return
-        running = await Operation.filter(
-            id__in=list(self.followed), status=OperationStatus.RUNNING
-        )
-        self.followed.intersection_update(operation.id for operation in running)
-        await self.runs.learn(list(self.followed))
+        asked = set(self.followed)
+        running = await Operation.filter(id__in=list(asked), status=OperationStatus.RUNNING)
+        # Only those asked about: a job may have been followed while the query ran.
+        self.followed -= asked - {operation.id for operation in running}
+        await self.runs.learn([operation.id for operation in running])
         for operation in running:
             state = self.runs.state(operation.id)
             if state is None and not adopting:
