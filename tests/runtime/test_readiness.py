@@ -19,7 +19,11 @@ async def http_server() -> AsyncIterator[tuple[int, list[int]]]:
     statuses = [200]
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:  # a TCP probe: it connects and leaves
+            writer.close()
+            return
         writer.write(f"HTTP/1.1 {statuses[0]} X\r\nContent-Length: 0\r\n\r\n".encode())
         await writer.drain()
         writer.close()
