@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx2  # noqa: E402
 
+from tests.support.postgres import free_port  # noqa: E402,F401  (the benchmarks use it)
 from tests.support.server import ServerProcess  # noqa: E402
 from tests.support.supervisors import live_supervisors, stop_supervisors  # noqa: E402
 
