@@ -24,9 +24,15 @@ from tests.support.postgres import PostgresCluster
 from tests.support.supervisors import stop_supervisors
 from worksite import db
 from worksite.app import create_app
-from worksite.settings import Settings
+from worksite.settings import Settings, port_range
 
 OPERATOR_TOKEN = "operator-test-token"
+# Suites running side by side on one machine lease "auto" ports from ranges of their
+# own, so one suite's service does not bind a port another suite just leased. The
+# servers the suite starts as processes read it from the environment.
+_first_port = 20000 + (os.getpid() % 23) * 500
+os.environ.setdefault("WORKSITE_SERVICE_PORTS", f"{_first_port}-{_first_port + 499}")
+SERVICE_PORTS = port_range(os.environ["WORKSITE_SERVICE_PORTS"])
 BACKENDS = ("sqlite", "postgres")
 _database_numbers = itertools.count(1)
 
@@ -73,7 +79,8 @@ def settings(tmp_path: Path, database_url: str) -> Iterator[Settings]:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     yield Settings(
-        data_dir=data_dir, database_url=database_url, operator_token=OPERATOR_TOKEN
+        data_dir=data_dir, database_url=database_url, operator_token=OPERATOR_TOKEN,
+        service_ports=SERVICE_PORTS,
     )
     # Services and jobs outlive the app by design; the test's end is theirs too.
     stop_supervisors(data_dir)

@@ -4,6 +4,7 @@ WORKSITE_DATA_DIR      database, logs, repositories and sandbox workspaces
 WORKSITE_DATABASE_URL  defaults to SQLite inside the data directory
 WORKSITE_TOKEN         the operator token; generated and kept in the data dir if unset
 WORKSITE_CLEANUP_INTERVAL  seconds between automatic cleanup sweeps (default 60)
+WORKSITE_SERVICE_PORTS     ports for commands that ask for "auto" (default 20000-31999)
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TOKEN_FILE = "operator-token"
+# Below Linux's ephemeral range (32768-60999), so outgoing connections do not take
+# a leased port before its service binds it.
+SERVICE_PORTS = "20000-31999"
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,8 @@ class Settings:
     operator_token: str
     # Seconds between automatic cleanup sweeps.
     cleanup_interval: float = 60.0
+    # Ports handed to commands whose runtime config asks for "port": "auto".
+    service_ports: range = range(20000, 32000)
 
     @property
     def logs_dir(self) -> Path:
@@ -50,7 +56,23 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     return Settings(
         data_dir=data_dir, database_url=database_url, operator_token=token,
         cleanup_interval=interval,
+        service_ports=port_range(env.get("WORKSITE_SERVICE_PORTS") or SERVICE_PORTS),
     )
+
+
+def port_range(text: str) -> range:
+    """ "20000-31999" as a range of ports, both ends included."""
+    first, _, last = text.partition("-")
+    try:
+        ports = range(int(first), int(last) + 1)
+    except ValueError:
+        ports = range(0)
+    if not ports or ports.start < 1 or ports.stop > 65536:
+        raise ValueError(
+            f"WORKSITE_SERVICE_PORTS: expected FIRST-LAST within 1-65535, like "
+            f"{SERVICE_PORTS}, got {text!r}"
+        )
+    return ports
 
 
 def _stored_token(data_dir: Path) -> str:

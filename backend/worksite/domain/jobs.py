@@ -48,7 +48,9 @@ async def run(
     cwd = commands.working_directory(workspace, command)
     port = None
     if command.port is not None:
-        port = await port_leases.lease(workspace, name, command.port)
+        port = await port_leases.lease(
+            workspace, name, command.port, settings.service_ports
+        )
     env = await commands.environment(workspace, command, port, principal)
 
     operation = await operations.begin(

@@ -25,10 +25,13 @@ log = logging.getLogger(__name__)
 LIVE = (ServiceStatus.STARTING, ServiceStatus.RUNNING, ServiceStatus.STOPPING)
 
 
-async def lease(workspace: ExecutionWorkspace, name: str, wanted: int | str) -> int:
-    """The port for command `name` of the workspace: `wanted`, or any free one for "auto"."""
+async def lease(
+    workspace: ExecutionWorkspace, name: str, wanted: int | str, candidates: range
+) -> int:
+    """The port for command `name` of the workspace: `wanted`, or for "auto" a free
+    one of the candidates (the one it had before, if that is still free)."""
     if wanted == "auto":
-        return await _lease_any(workspace, name)
+        return await _lease_any(workspace, name, candidates)
     return await _lease_fixed(workspace, name, int(wanted))
 
 
@@ -59,13 +62,13 @@ async def _lease_fixed(workspace: ExecutionWorkspace, name: str, port: int) -> i
     return port
 
 
-async def _lease_any(workspace: ExecutionWorkspace, name: str) -> int:
+async def _lease_any(workspace: ExecutionWorkspace, name: str, candidates: range) -> int:
     current = await PortLease.get_or_none(workspace_id=workspace.id, name=name)
     if current is not None and ports.is_free(current.port):
         return current.port
 
     leased = {row["port"] for row in await PortLease.all().values("port")}
-    for port in ports.AUTO_PORTS:
+    for port in candidates:
         if port in leased or not ports.is_free(port):
             continue
         try:
@@ -75,7 +78,8 @@ async def _lease_any(workspace: ExecutionWorkspace, name: str) -> int:
         log.debug("leased port %s to %s of %s", port, name, workspace.name)
         return port
     raise Conflict(
-        f"No free port left in {ports.AUTO_PORTS.start}-{ports.AUTO_PORTS.stop - 1}."
+        f"No free port left in {candidates.start}-{candidates.stop - 1} "
+        "(WORKSITE_SERVICE_PORTS)."
     )
 
 

@@ -233,7 +233,9 @@ async def _launch(
 ) -> RuntimeService:
     port = None
     if command.port is not None:
-        port = await port_leases.lease(workspace, command.name, command.port)
+        port = await port_leases.lease(
+            workspace, command.name, command.port, settings.service_ports
+        )
     env = await commands.environment(workspace, command, port, principal)
     operation = await operations.begin(
         workspace, OperationCategory.RUNTIME, phase, command.command,

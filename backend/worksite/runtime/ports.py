@@ -13,9 +13,6 @@ import os
 import socket
 from pathlib import Path
 
-# Ports handed out for "port": "auto"; below Linux's ephemeral range (32768-60999), so
-# outgoing connections do not take them in the meantime.
-AUTO_PORTS = range(20000, 32000)
 _ADDRESSES = ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::"))
 
 
