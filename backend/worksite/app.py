@@ -27,6 +27,7 @@ from worksite.domain.auth import Principal, authenticate
 from worksite.domain import cleanup
 from worksite.domain.close import recover_interrupted
 from worksite.domain.projects import ensure_local_environment
+from worksite.events import bus
 from worksite.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             await db.migrate(settings.database_url)
         await db.connect(settings.database_url)
         await ensure_local_environment(settings)
+        await bus.start(settings.database_url)
         await recover_interrupted()
         cleanup_task = asyncio.create_task(cleanup.run_forever(settings))
         try:
@@ -117,6 +119,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             cleanup_task.cancel()
             with suppress(asyncio.CancelledError):
                 await cleanup_task
+            await bus.stop()
             await db.disconnect()
 
     routes: list[Any] = [

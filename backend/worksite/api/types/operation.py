@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -10,7 +11,7 @@ from worksite.api.errors import ConflictError
 from worksite.api.types.enums import OperationCategory, OperationStatus
 from worksite.domain.operations import log_dir
 from worksite.models import Operation
-from worksite.runtime import logs
+from worksite.runtime import follow, logs
 
 if TYPE_CHECKING:
     from worksite.api.types.workspace import ExecutionWorkspace
@@ -25,6 +26,33 @@ class LogChunk:
     content: str
     next_offset: int
     complete: bool
+
+
+@strawberry.enum
+class OutputStream(str, Enum):
+    STDOUT = "stdout"
+    STDERR = "stderr"
+
+
+@strawberry.type
+class OutputChunk:
+    """Bytes `offset` to `nextOffset` of a combined log, all from one stream.
+
+    Resume a stream with `nextOffset` to get every later byte exactly once.
+    Offsets count bytes; content is UTF-8 with invalid bytes replaced.
+    """
+
+    stream: OutputStream
+    content: str
+    offset: int
+    next_offset: int
+
+
+def output_chunk_type(chunk: follow.OutputChunk) -> OutputChunk:
+    return OutputChunk(
+        stream=OutputStream(chunk.stream), content=chunk.content,
+        offset=chunk.offset, next_offset=chunk.next_offset,
+    )
 
 
 @strawberry.type

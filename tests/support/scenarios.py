@@ -1,0 +1,101 @@
+"""Ready-made situations for live-update tests and benchmarks.
+
+`GatedProvision` checks an issue out in a project whose provision command waits
+for a gate file before running a script: the test learns the operation's id
+from the subscriptions, subscribes to its log, then opens the gate, so the
+output is followed live from its first byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.support.api import Api
+from tests.support.gqlws import GraphQLWebSocket
+
+WORKSPACE_CHANGED = """
+subscription($projectId: ID!) { workspaceChanged(projectId: $projectId) {
+  __typename ... on ExecutionWorkspace { id name status }
+  ... on Error { message } } }
+"""
+WORKSPACE_OPERATIONS = """
+subscription($workspaceId: ID!) { workspaceOperations(workspaceId: $workspaceId) {
+  __typename ... on WorkspaceOperation { id phase status exitCode }
+  ... on Error { message } } }
+"""
+OPERATION_LOG = """
+subscription($operationId: ID!, $offset: Int!) {
+  operationLog(operationId: $operationId, offset: $offset) {
+    __typename ... on OutputChunk { stream content offset nextOffset }
+    ... on Error { message } } }
+"""
+
+
+def numbered_lines_script(count: int, stream: str = "stdout") -> str:
+    """Python that prints `count` numbered lines ("line 000000") to one stream."""
+    return (
+        f"import sys\n"
+        f"out = sys.{stream}\n"
+        f"for i in range({count}):\n"
+        f"    out.write(f'line {{i:06d}}\\n')\n"
+    )
+
+
+def numbered_lines(count: int) -> str:
+    return "".join(f"line {i:06d}\n" for i in range(count))
+
+
+class GatedProvision:
+    def __init__(self, api: Api, repo: Path, work_dir: Path, script: str, key: str = "LIV"):
+        self.api = api
+        self.repo = repo
+        self.key = key
+        self.gate = work_dir / f"{key}-gate"
+        self.script = work_dir / f"{key}-script.py"
+        self.script.write_text(script)
+        self.checkout: asyncio.Task[dict[str, Any]] | None = None
+        self.project_id = ""
+        self.workspace_id = ""
+
+    @property
+    def command(self) -> str:
+        gate, script = shlex.quote(str(self.gate)), shlex.quote(str(self.script))
+        python = shlex.quote(sys.executable)
+        return f"while [ ! -e {gate} ]; do sleep 0.02; done; exec {python} {script}"
+
+    async def start(self, client: GraphQLWebSocket) -> str:
+        """Check the issue out and return the id of its (still waiting) provision operation."""
+        project = await self.api.project(self.key)
+        self.project_id = project["id"]
+        await self.api.project_workspace(
+            project["id"], cwd=str(self.repo), baseRef="main", provisionCommand=self.command
+        )
+        agent_id, token = await self.api.agent(f"{self.key}-agent")
+        issue = await self.api.issue(project["id"], "Stream a log", assigneeId=agent_id)
+        workspaces = await client.subscribe(WORKSPACE_CHANGED, {"projectId": project["id"]})
+        self.checkout = asyncio.create_task(self.api.checkout(issue["id"], token))
+
+        workspace = await client.next_value(workspaces)
+        self.workspace_id = workspace["id"]
+        await client.complete(workspaces)
+        operations = await client.subscribe(
+            WORKSPACE_OPERATIONS, {"workspaceId": workspace["id"]}
+        )
+        while True:
+            operation = await client.next_value(operations)
+            if operation["phase"] == "provision":
+                await client.complete(operations)
+                return str(operation["id"])
+
+    def open_gate(self) -> None:
+        self.gate.touch()
+
+    async def finished(self) -> dict[str, Any]:
+        """The checkout's result, once the provision command has ended."""
+        assert self.checkout is not None
+        self.open_gate()
+        return await self.checkout
