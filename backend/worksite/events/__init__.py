@@ -70,6 +70,9 @@ class Subscription:
             self.caught_up_at = datetime.now(timezone.utc)
         return await self._queue.get()
 
+    def empty(self) -> bool:
+        return self._queue.empty()
+
     def __aiter__(self) -> AsyncIterator[Event | Resync]:
         return self._events()
 
