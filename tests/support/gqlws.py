@@ -86,6 +86,10 @@ class GraphQLWebSocket:
         await self.websocket.send(json.dumps(message))
         return operation_id
 
+    def drop(self) -> None:
+        """Cut the connection without a closing handshake, as a network failure would."""
+        self.websocket.transport.abort()
+
     async def complete(self, operation_id: str) -> None:
         """Stop a subscription from this side."""
         await self.websocket.send(json.dumps({"id": operation_id, "type": "complete"}))

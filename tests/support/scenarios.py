@@ -2,7 +2,7 @@
 
 `GatedProvision` checks an issue out in a project whose provision command waits
 for a gate file before running a script: the test learns the operation's id
-from the subscriptions, subscribes to its log, then opens the gate, so the
+from workspaceOperations, subscribes to its log, then opens the gate, so the
 output is followed live from its first byte.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ WORKSPACE_CHANGED = """
 subscription($projectId: ID!) { workspaceChanged(projectId: $projectId) {
   __typename ... on ExecutionWorkspace { id name status }
   ... on Error { message } } }
+"""
+WORKSPACES = """
+query($projectId: ID!) { executionWorkspaces(projectId: $projectId) { id } }
 """
 WORKSPACE_OPERATIONS = """
 subscription($workspaceId: ID!) { workspaceOperations(workspaceId: $workspaceId) {
@@ -76,20 +80,31 @@ class GatedProvision:
         )
         agent_id, token = await self.api.agent(f"{self.key}-agent")
         issue = await self.api.issue(project["id"], "Stream a log", assigneeId=agent_id)
-        workspaces = await client.subscribe(WORKSPACE_CHANGED, {"projectId": project["id"]})
         self.checkout = asyncio.create_task(self.api.checkout(issue["id"], token))
 
-        workspace = await client.next_value(workspaces)
-        self.workspace_id = workspace["id"]
-        await client.complete(workspaces)
+        # The provision command waits at the gate, so its operation starts and stays
+        # running; workspaceOperations gives running ones first, then those starting.
+        self.workspace_id = await self._new_workspace()
         operations = await client.subscribe(
-            WORKSPACE_OPERATIONS, {"workspaceId": workspace["id"]}
+            WORKSPACE_OPERATIONS, {"workspaceId": self.workspace_id}
         )
         while True:
             operation = await client.next_value(operations)
             if operation["phase"] == "provision":
                 await client.complete(operations)
                 return str(operation["id"])
+
+    async def _new_workspace(self, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.checkout is not None
+            if self.checkout.done():
+                raise AssertionError(f"checkout ended early: {self.checkout.result()}")
+            data = await self.api.gql(WORKSPACES, {"projectId": self.project_id})
+            if data["executionWorkspaces"]:
+                return str(data["executionWorkspaces"][0]["id"])
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no workspace for project {self.key} after {timeout} s")
 
     def open_gate(self) -> None:
         self.gate.touch()

@@ -45,7 +45,7 @@ from worksite.events import (
     workspaces_topic,
 )
 from worksite.models import ExecutionWorkspace, Issue, Operation, Run
-from worksite.models.enums import OperationStatus, WorkspaceStatus
+from worksite.models.enums import OperationStatus, RunStatus, WorkspaceStatus
 from worksite.runtime import logs
 from worksite.runtime.follow import LogFollower, OutputChunk
 from worksite.settings import Settings
@@ -121,7 +121,7 @@ async def operation_log(
 async def workspace_changes(
     principal: Principal, project_id: UUID | str
 ) -> AsyncIterator[ExecutionWorkspace]:
-    """Each workspace of the project whose settings or status change.
+    """The project's open workspaces, then each one created or changed.
 
     An agent hears only of workspaces linked to its issues.
     """
@@ -130,20 +130,23 @@ async def workspace_changes(
 
     async with bus.subscribe(topic) as events:
         sent = LastSent()
+        rows = await ExecutionWorkspace.filter(project_id=project.id).exclude(
+            status=WorkspaceStatus.ARCHIVED
+        ).order_by("opened_at")
         while True:
+            for row in rows:
+                if sent.is_new(row) and await can_access_workspace(principal, row.id):
+                    yield row
             change = await _next_change(events)
             if isinstance(change, Missed):
                 open_or_recent = Q(closed_at=None) | Q(closed_at__gte=change.since)
                 rows = await ExecutionWorkspace.filter(open_or_recent, project_id=project.id)
             else:
                 rows = await ExecutionWorkspace.filter(id=change.id)
-            for row in rows:
-                if sent.is_new(row) and await can_access_workspace(principal, row.id):
-                    yield row
 
 
 async def run_changes(principal: Principal, project_id: UUID | str) -> AsyncIterator[Run]:
-    """Each run on the project's issues as it starts and as it ends.
+    """The runs in progress on the project's issues, then each run as it starts and ends.
 
     An agent hears only of runs on issues assigned to it.
     """
@@ -152,7 +155,12 @@ async def run_changes(principal: Principal, project_id: UUID | str) -> AsyncIter
 
     async with bus.subscribe(topic) as events:
         sent = LastSent()
+        in_progress = Run.filter(issue__project_id=project.id, status=RunStatus.RUNNING)
+        rows = await in_progress.order_by("started_at")
         while True:
+            for row in rows:
+                if sent.is_new(row) and await _may_read_run(principal, row):
+                    yield row
             change = await _next_change(events)
             if isinstance(change, Missed):
                 recent = Q(started_at__gte=change.since) | Q(finished_at__gte=change.since)
@@ -160,9 +168,6 @@ async def run_changes(principal: Principal, project_id: UUID | str) -> AsyncIter
                 rows = await query.order_by("started_at")
             else:
                 rows = await Run.filter(id=change.id)
-            for row in rows:
-                if sent.is_new(row) and await _may_read_run(principal, row):
-                    yield row
 
 
 # Following the bus

@@ -19,7 +19,8 @@ RunChangedEvent = Annotated[
 @strawberry.type
 class RunSubscriptions:
     @strawberry.subscription(
-        description="Each run on the project's issues as it starts and as it ends."
+        description="The runs in progress on the project's issues, then each run as "
+        "it starts and as it ends."
     )
     async def run_changed(
         self, info: Info, project_id: strawberry.ID

@@ -20,8 +20,8 @@ WorkspaceChangedEvent = Annotated[
 @strawberry.type
 class WorkspaceSubscriptions:
     @strawberry.subscription(
-        description="Each workspace of the project as it is created, or its settings "
-        "or status change."
+        description="The project's open workspaces, then each workspace as it is "
+        "created or its settings or status change."
     )
     async def workspace_changed(
         self, info: Info, project_id: strawberry.ID
