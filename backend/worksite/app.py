@@ -80,7 +80,8 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
-        token = bearer(params.get("authorization")) if isinstance(params, dict) else ""
+        value = params.get("authorization") if isinstance(params, dict) else None
+        token = bearer(value) if isinstance(value, str) else ""
         principal = await authenticate(token, self.settings.operator_token)
         if principal is None:
             log.warning("refused a WebSocket with a missing or unknown token")

@@ -64,6 +64,7 @@ class GatedProvision:
         self.checkout: asyncio.Task[dict[str, Any]] | None = None
         self.project_id = ""
         self.workspace_id = ""
+        self.agent_token = ""
 
     @property
     def command(self) -> str:
@@ -78,9 +79,9 @@ class GatedProvision:
         await self.api.project_workspace(
             project["id"], cwd=str(self.repo), baseRef="main", provisionCommand=self.command
         )
-        agent_id, token = await self.api.agent(f"{self.key}-agent")
+        agent_id, self.agent_token = await self.api.agent(f"{self.key}-agent")
         issue = await self.api.issue(project["id"], "Stream a log", assigneeId=agent_id)
-        self.checkout = asyncio.create_task(self.api.checkout(issue["id"], token))
+        self.checkout = asyncio.create_task(self.api.checkout(issue["id"], self.agent_token))
 
         # The provision command waits at the gate, so its operation starts and stays
         # running; workspaceOperations gives running ones first, then those starting.
