@@ -12,8 +12,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from tests.support.api import Api
-from tests.support.scenarios import OPERATION_LOG, WORKSPACE_CHANGED, WORKSPACE_OPERATIONS
+import pytest
+
+from tests.support.api import Api, GraphQLErrors
+from tests.support.scenarios import (
+    OPERATION_LOG,
+    WORKSPACE_CHANGED,
+    WORKSPACE_OPERATIONS,
+    checked_out_issue,
+)
+from worksite.domain import live
 from worksite.domain.workspaces import announce
 from worksite.models import ExecutionWorkspace
 from worksite.models.enums import WorkspaceStatus
@@ -48,23 +56,6 @@ async def assert_ended(values: AsyncIterator[Any]) -> None:
     raise AssertionError(f"expected the stream to end, got {value}")
 
 
-async def checked_out(api: Api, repo: Path, key: str = "PAP") -> dict[str, Any]:
-    """A project with one issue checked out by its agent: ids and the agent's token."""
-    project = await api.project(key)
-    await api.project_workspace(
-        project["id"], cwd=str(repo), baseRef="main", provisionCommand="echo provisioned"
-    )
-    agent_id, token = await api.agent(f"{key}-agent")
-    issue = await api.issue(project["id"], assigneeId=agent_id)
-    result = await api.checkout(issue["id"], token)
-    assert result["__typename"] == "CheckoutIssueSuccess", result
-    return {
-        "project": project["id"], "issue": issue["id"], "token": token,
-        "run": result["run"]["id"], "workspace": result["workspace"]["id"],
-        "operation": result["workspace"]["operations"][0]["id"],
-    }
-
-
 async def test_an_unknown_operation_is_a_not_found_event_that_ends_the_stream(
     api: Api,
 ) -> None:
@@ -79,7 +70,7 @@ async def test_an_unknown_operation_is_a_not_found_event_that_ends_the_stream(
 async def test_a_malformed_id_or_an_offset_past_the_log_is_an_invalid_input_event(
     api: Api, git_repo: Path
 ) -> None:
-    ids = await checked_out(api, git_repo)
+    ids = await checked_out_issue(api, git_repo)
     for variables in (
         {"operationId": "not-an-id", "offset": 0},
         {"operationId": ids["operation"], "offset": 10**6},
@@ -94,7 +85,7 @@ async def test_a_malformed_id_or_an_offset_past_the_log_is_an_invalid_input_even
 async def test_the_log_of_a_finished_operation_is_delivered_and_the_stream_completes(
     api: Api, git_repo: Path
 ) -> None:
-    ids = await checked_out(api, git_repo)
+    ids = await checked_out_issue(api, git_repo)
     async with api.subscribe(OPERATION_LOG, {"operationId": ids["operation"], "offset": 0}) as values:
         chunks = [chunk async for chunk in values]
 
@@ -105,7 +96,7 @@ async def test_the_log_of_a_finished_operation_is_delivered_and_the_stream_compl
 async def test_an_agent_may_not_follow_a_workspace_that_is_not_linked_to_its_issues(
     api: Api, git_repo: Path
 ) -> None:
-    ids = await checked_out(api, git_repo)
+    ids = await checked_out_issue(api, git_repo)
     _, stranger = await api.agent("stranger")
 
     for query, variables in (
@@ -124,7 +115,7 @@ async def test_an_agent_may_not_follow_a_workspace_that_is_not_linked_to_its_iss
 async def test_closing_a_workspace_under_a_stream_ends_it_with_a_workspace_closed_event(
     api: Api, git_repo: Path
 ) -> None:
-    ids = await checked_out(api, git_repo)
+    ids = await checked_out_issue(api, git_repo)
     async with api.subscribe(WORKSPACE_OPERATIONS, {"workspaceId": ids["workspace"]}) as values:
         # Nothing is running: the stream waits. Close the workspace under it.
         pending = asyncio.ensure_future(anext(values))
@@ -147,7 +138,7 @@ async def test_closing_a_workspace_under_a_stream_ends_it_with_a_workspace_close
 async def test_workspace_changed_gives_the_open_workspaces_then_their_changes(
     api: Api, git_repo: Path
 ) -> None:
-    ids = await checked_out(api, git_repo)
+    ids = await checked_out_issue(api, git_repo)
     async with api.subscribe(WORKSPACE_CHANGED, {"projectId": ids["project"]}) as values:
         current = await next_value(values)
         assert (current["id"], current["status"]) == (ids["workspace"], "ACTIVE")
@@ -160,7 +151,7 @@ async def test_workspace_changed_gives_the_open_workspaces_then_their_changes(
 async def test_an_agent_hears_only_of_workspaces_linked_to_its_issues(
     api: Api, git_repo: Path
 ) -> None:
-    ids = await checked_out(api, git_repo)
+    ids = await checked_out_issue(api, git_repo)
     other_agent, other_token = await api.agent("other")
     other_issue = await api.issue(ids["project"], "Other work", assigneeId=other_agent)
 
@@ -178,7 +169,7 @@ async def test_an_agent_hears_only_of_workspaces_linked_to_its_issues(
 async def test_run_changed_gives_runs_in_progress_then_runs_starting_and_finishing(
     api: Api, git_repo: Path
 ) -> None:
-    ids = await checked_out(api, git_repo)
+    ids = await checked_out_issue(api, git_repo)
     async with api.subscribe(RUN_CHANGED, {"projectId": ids["project"]}) as values:
         current = await next_value(values)
         assert (current["id"], current["status"]) == (ids["run"], "RUNNING")
@@ -197,7 +188,7 @@ async def test_run_changed_gives_runs_in_progress_then_runs_starting_and_finishi
 async def test_an_agent_hears_only_of_runs_on_its_own_issues(
     api: Api, git_repo: Path
 ) -> None:
-    ids = await checked_out(api, git_repo)
+    ids = await checked_out_issue(api, git_repo)
     other_agent, other_token = await api.agent("other")
     other_issue = await api.issue(ids["project"], "Other work", assigneeId=other_agent)
 
@@ -215,3 +206,23 @@ async def test_a_project_stream_for_an_unknown_project_is_a_not_found_event(api:
         async with api.subscribe(query, {"projectId": str(uuid.uuid4())}) as values:
             assert (await next_value(values))["__typename"] == "NotFoundError"
             await assert_ended(values)
+
+
+async def test_an_unexpected_failure_inside_a_stream_is_a_generic_error_not_a_completion(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: object) -> AsyncIterator[object]:
+        raise RuntimeError("secret detail")
+        yield  # an async generator
+
+    monkeypatch.setattr(live, "operation_log", broken)
+    variables = {"operationId": str(uuid.uuid4()), "offset": 0}
+
+    with pytest.raises(GraphQLErrors) as failure:
+        async with api.subscribe(OPERATION_LOG, variables) as values:
+            await next_value(values)
+
+    assert "Internal server error." in str(failure.value)
+    assert "secret detail" not in str(failure.value)
+    logged = [record for record in caplog.records if record.exc_info]
+    assert len(logged) == 1 and "secret detail" in logged[0].getMessage()

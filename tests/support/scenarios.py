@@ -39,6 +39,23 @@ subscription($operationId: ID!, $offset: Int!) {
 """
 
 
+async def checked_out_issue(api: Api, repo: Path, key: str = "PAP") -> dict[str, Any]:
+    """A project with one issue checked out by its agent: ids and the agent's token."""
+    project = await api.project(key)
+    await api.project_workspace(
+        project["id"], cwd=str(repo), baseRef="main", provisionCommand="echo provisioned"
+    )
+    agent_id, token = await api.agent(f"{key}-agent")
+    issue = await api.issue(project["id"], assigneeId=agent_id)
+    result = await api.checkout(issue["id"], token)
+    assert result["__typename"] == "CheckoutIssueSuccess", result
+    return {
+        "project": project["id"], "issue": issue["id"], "token": token,
+        "run": result["run"]["id"], "workspace": result["workspace"]["id"],
+        "operation": result["workspace"]["operations"][0]["id"],
+    }
+
+
 def numbered_lines_script(count: int, stream: str = "stdout") -> str:
     """Python that prints `count` numbered lines ("line 000000") to one stream."""
     return (

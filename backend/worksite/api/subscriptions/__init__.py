@@ -8,7 +8,6 @@ stream.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -17,15 +16,16 @@ from worksite.api.errors import as_error
 from worksite.api.loaders import Loaders
 from worksite.domain.errors import WorksiteError
 
-log = logging.getLogger(__name__)
-
 T = TypeVar("T")
 
 
 async def events(
     info: Info, stream: AsyncIterator[T], convert: Callable[[T], Any]
 ) -> AsyncGenerator[Any, None]:
-    """The stream's items as GraphQL values; a domain error as its typed event, last."""
+    """The stream's items as GraphQL values; a domain error as its typed event, last.
+
+    Any other exception becomes a generic error event, then the stream ends.
+    """
     try:
         async with contextlib.aclosing(stream):  # type: ignore[type-var]
             async for item in stream:
@@ -34,3 +34,8 @@ async def events(
                 yield convert(item)
     except WorksiteError as exc:
         yield as_error(exc)
+    except Exception as exc:
+        # Yielded, graphql-core reports it as the event's error, which strawberry
+        # logs with its traceback and masks for the client; raised, it would end
+        # the stream as if it had completed.
+        yield exc
