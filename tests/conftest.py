@@ -20,7 +20,7 @@ import pytest
 
 from tests.support.api import Api
 from tests.support.postgres import PostgresCluster
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, stop_supervised_runs
 from worksite import db
 from worksite.app import create_app
 from worksite.settings import Settings
@@ -98,6 +98,7 @@ def server(settings: Settings) -> Iterator[ServerProcess]:
         yield process
     finally:
         process.stop()
+        stop_supervised_runs(settings.logs_dir)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from tests.support.scenarios import (
     numbered_lines,
     numbered_lines_script,
 )
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, stop_supervised_runs
 from worksite.settings import Settings
 
 RUN_CHANGED = """
@@ -115,6 +115,7 @@ def two_servers(
     finally:
         second.stop()
         first.stop()
+        stop_supervised_runs(data_dir / "logs")
 
 
 async def test_events_reach_subscribers_connected_to_another_server_process(
