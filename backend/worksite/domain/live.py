@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -50,8 +49,6 @@ from worksite.runtime import logs
 from worksite.runtime.follow import LogFollower, OutputChunk
 from worksite.settings import Settings
 
-log = logging.getLogger(__name__)
-
 # How far before the last moment a subscriber was caught up to look for rows it
 # may have missed: covers the time between a row's change and its event.
 CATCH_UP_SLACK = timedelta(seconds=5)
@@ -78,15 +75,14 @@ async def workspace_operations(
                 if sent.is_new(row):
                     yield row
             change = await _next_change(events)
+            rows = []
             if isinstance(change, Missed):
                 await _require_open(workspace)
                 rows = await _operations_since(workspace.id, change.since)
             elif change.topic == topic:
                 rows = await Operation.filter(id=change.id)
-            else:
-                if change.id == str(workspace.id):
-                    await _require_open(workspace)
-                rows = []
+            elif change.id == str(workspace.id):
+                await _require_open(workspace)
 
 
 async def operation_log(
@@ -94,10 +90,11 @@ async def operation_log(
 ) -> AsyncIterator[OutputChunk]:
     """The operation's output from `offset`, then live; ends once it has all been read."""
     operation = await operations.get_operation(operation_id)
-    await require_workspace_access(principal, operation.workspace_id)  # type: ignore[attr-defined]
+    workspace_id: UUID = operation.workspace_id  # type: ignore[attr-defined]
+    await require_workspace_access(principal, workspace_id)
     directory = operations.log_dir(settings, operation)
 
-    async with bus.subscribe(operations_topic(operation.workspace_id)) as events:  # type: ignore[attr-defined]
+    async with bus.subscribe(operations_topic(workspace_id)) as events:
         # Subscribed first, so an end between this look and the next event is heard.
         ended = await _has_ended(operation)
         size = logs.size(directory)
@@ -249,4 +246,5 @@ async def _finish_when_ended(
 async def _may_read_run(principal: Principal, run: Run) -> bool:
     if principal.is_operator:
         return True
-    return await Issue.filter(id=run.issue_id, assignee_id=principal.agent_id).exists()  # type: ignore[attr-defined]
+    issue_id: UUID = run.issue_id  # type: ignore[attr-defined]
+    return await Issue.filter(id=issue_id, assignee_id=principal.agent_id).exists()
