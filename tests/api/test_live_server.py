@@ -158,3 +158,29 @@ async def test_events_reach_subscribers_connected_to_another_server_process(
         await api.ok(FINISH_RUN, {"runId": checkout["run"]["id"]}, token=run.agent_token)
         ended = await client.next_value(runs)
         assert (ended["id"], ended["status"]) == (checkout["run"]["id"], "SUCCEEDED")
+
+
+CLOSE_WORKSPACE = """
+mutation($id: ID!) { closeExecutionWorkspace(id: $id, force: true) {
+  __typename ... on ExecutionWorkspace { id status } ... on Error { message } } }
+"""
+
+
+async def test_closing_a_workspace_ends_its_stream_with_a_workspace_closed_event(
+    server: ServerProcess, server_api: Api, git_repo: Path, tmp_path: Path
+) -> None:
+    run = GatedProvision(server_api, git_repo, tmp_path, "print('ready')\n")
+    async with GraphQLWebSocket.connect(server.ws_url, server.token) as client:
+        await run.start(client)
+        assert (await run.finished())["__typename"] == "CheckoutIssueSuccess"
+        subscription = await client.subscribe(
+            WORKSPACE_OPERATIONS, {"workspaceId": run.workspace_id}
+        )
+        # Forced: the linked issue is still open, which would block a plain close.
+        closed = await server_api.ok(CLOSE_WORKSPACE, {"id": run.workspace_id})
+        assert closed["status"] == "ARCHIVED"
+
+        events = [event async for event in client.values(subscription)]
+
+    assert events[-1]["__typename"] == "WorkspaceClosedError", events
+    assert all(event["__typename"] == "WorkspaceOperation" for event in events[:-1])
