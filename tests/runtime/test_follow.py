@@ -106,7 +106,7 @@ async def test_a_follower_waits_for_output_and_ends_once_finished_and_drained(
         logs = stack.enter_context(open_logs(tmp_path))
         for i in range(5):
             logs.write("stdout" if i % 2 == 0 else "stderr", f"piece {i}\n".encode())
-            await wait_until(lambda: len(received) == i + 1)
+            await wait_until(lambda count=i + 1: len(received) == count)
         logs.write("stdout", b"last words\n")
     follower.finish()
     await asyncio.wait_for(task, DEADLINE)

@@ -63,8 +63,9 @@ async def workspace_operations(
     workspace = await get_workspace(workspace_id)
     await require_workspace_access(principal, workspace.id)
     topic = operations_topic(workspace.id)
+    closing = workspaces_topic(workspace.project_id)  # type: ignore[attr-defined]
 
-    async with bus.subscribe(topic, workspaces_topic(workspace.project_id)) as events:
+    async with bus.subscribe(topic, closing) as events:
         await _require_open(workspace)
         sent = LastSent()
         running = Operation.filter(workspace_id=workspace.id, status=OperationStatus.RUNNING)
@@ -233,10 +234,10 @@ async def _finish_when_ended(
     try:
         while True:
             change = await _next_change(events)
-            if isinstance(change, Missed) or change.id == str(operation.id):
-                if await _has_ended(operation):
-                    follower.finish()
-                    return
+            heard_of_it = isinstance(change, Missed) or change.id == str(operation.id)
+            if heard_of_it and await _has_ended(operation):
+                follower.finish()
+                return
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # the stream must not wait forever for an end it missed

@@ -19,7 +19,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 
 if TYPE_CHECKING:
     from worksite.events import Event, EventBus
