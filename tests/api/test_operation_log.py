@@ -46,6 +46,7 @@ async def test_a_job_printing_100000_lines_reaches_a_subscriber_whole_and_in_ord
         chunks = await collect(client, operation_id)
 
     assert_contiguous(chunks)
+    assert {chunk["operationId"] for chunk in chunks} == {operation_id}
     assert {chunk["stream"] for chunk in chunks} == {"STDOUT"}
     assert "".join(chunk["content"] for chunk in chunks) == numbered_lines(LINES)
     assert (await run.finished())["__typename"] == "CheckoutIssueSuccess"

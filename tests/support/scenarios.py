@@ -34,7 +34,7 @@ subscription($workspaceId: ID!) { workspaceOperations(workspaceId: $workspaceId)
 OPERATION_LOG = """
 subscription($operationId: ID!, $offset: Int!) {
   operationLog(operationId: $operationId, offset: $offset) {
-    __typename ... on OutputChunk { stream content offset nextOffset }
+    __typename ... on OutputChunk { operationId stream content offset nextOffset }
     ... on Error { message } } }
 """
 

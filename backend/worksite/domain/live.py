@@ -88,14 +88,29 @@ async def workspace_operations(
 
 async def operation_log(
     settings: Settings, principal: Principal, operation_id: UUID | str, offset: int
-) -> AsyncIterator[OutputChunk]:
+) -> AsyncIterator[OperationOutput]:
     """The operation's output from `offset`, then live; ends once it has all been read."""
     operation = await operations.get_operation(operation_id)
-    workspace_id: UUID = operation.workspace_id  # type: ignore[attr-defined]
-    await require_workspace_access(principal, workspace_id)
-    directory = operations.log_dir(settings, operation)
+    await require_workspace_access(principal, operation.workspace_id)  # type: ignore[attr-defined]
+    async for output in _follow_log(settings, operation, offset):
+        yield output
 
-    async with bus.subscribe(operations_topic(workspace_id)) as events:
+
+@dataclass(frozen=True)
+class OperationOutput:
+    """A chunk of the log of one operation."""
+
+    operation_id: UUID
+    chunk: OutputChunk
+
+
+async def _follow_log(
+    settings: Settings, operation: Operation, offset: int
+) -> AsyncIterator[OperationOutput]:
+    directory = operations.log_dir(settings, operation)
+    topic = operations_topic(operation.workspace_id)  # type: ignore[attr-defined]
+
+    async with bus.subscribe(topic) as events:
         # Subscribed first, so an end between this look and the next event is heard.
         ended = await _has_ended(operation)
         size = logs.size(directory)
@@ -109,7 +124,7 @@ async def operation_log(
         watch = asyncio.create_task(_finish_when_ended(operation, events, follower))
         try:
             async for chunk in follower.chunks():
-                yield chunk
+                yield OperationOutput(operation.id, chunk)
         finally:
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):

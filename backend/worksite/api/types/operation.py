@@ -9,9 +9,10 @@ import strawberry
 from worksite.api.context import Info
 from worksite.api.errors import ConflictError
 from worksite.api.types.enums import OperationCategory, OperationStatus
+from worksite.domain.live import OperationOutput
 from worksite.domain.operations import log_dir
 from worksite.models import Operation
-from worksite.runtime import follow, logs
+from worksite.runtime import logs
 
 if TYPE_CHECKING:
     from worksite.api.types.workspace import ExecutionWorkspace
@@ -36,20 +37,25 @@ class OutputStream(str, Enum):
 
 @strawberry.type
 class OutputChunk:
-    """Bytes `offset` to `nextOffset` of a combined log, all from one stream.
+    """Bytes `offset` to `nextOffset` of an operation's log, all from one stream.
 
     Resume a stream with `nextOffset` to get every later byte exactly once.
     Offsets count bytes; content is UTF-8 with invalid bytes replaced.
     """
 
+    operation_id: strawberry.ID = strawberry.field(
+        description="The operation whose log this is (for a service: its run)."
+    )
     stream: OutputStream
     content: str
     offset: int
     next_offset: int
 
 
-def output_chunk_type(chunk: follow.OutputChunk) -> OutputChunk:
+def output_chunk_type(output: OperationOutput) -> OutputChunk:
+    chunk = output.chunk
     return OutputChunk(
+        operation_id=strawberry.ID(str(output.operation_id)),
         stream=OutputStream(chunk.stream), content=chunk.content,
         offset=chunk.offset, next_offset=chunk.next_offset,
     )
