@@ -50,3 +50,29 @@ async def test_a_subscriber_that_fell_behind_catches_up_from_the_database(
     assert all(row.status == OperationStatus.SUCCEEDED for row in received)
     states = [(row.id, row.status) for row in received]
     assert len(states) == len(set(states)), "a row was sent twice unchanged"
+
+
+async def test_leaving_a_log_stream_that_waits_for_output_lets_go_of_everything(
+    api: Api, git_repo: Path
+) -> None:
+    ids = await checked_out_issue(api, git_repo)
+    workspace = await ExecutionWorkspace.get(id=ids["workspace"])
+    running = await operations.begin(workspace, OperationCategory.RUNTIME, "job", "sleep")
+    before = bus.subscriber_count()
+
+    stream = live.operation_log(api.settings, OPERATOR, running.id, 0)
+    waiting = asyncio.ensure_future(anext(stream))
+    deadline = asyncio.get_running_loop().time() + DEADLINE
+    while bus.subscriber_count() == before:  # until it listens for the end
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    await stream.aclose()
+
+    assert bus.subscriber_count() == before
+    # The task that polls log sizes ends at its next tick once nobody waits.
+    while any(task.get_name() == "worksite-log-watcher" for task in asyncio.all_tasks()):
+        assert asyncio.get_running_loop().time() < deadline, "the watcher polls for nobody"
+        await asyncio.sleep(0.01)
