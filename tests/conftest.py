@@ -21,6 +21,7 @@ import pytest
 
 from tests.support.api import Api
 from tests.support.postgres import PostgresCluster
+from tests.support.server import ServerProcess
 from tests.support.supervisors import stop_supervisors
 from worksite import db
 from worksite.app import create_app
@@ -68,7 +69,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         target = tmp_path / "worksite.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
         return f"sqlite://{target}"
-    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return new_postgres_database(request.getfixturevalue("postgres"))
+
+
+def new_postgres_database(cluster: PostgresCluster) -> str:
+    """The URL of a fresh, migrated database on the session's cluster."""
     name = f"test_{os.getpid()}_{next(_database_numbers)}"
     cluster.psql(f"CREATE DATABASE {name} TEMPLATE worksite_template")
     return cluster.url(name)
@@ -100,6 +105,25 @@ async def serve_in_process(settings: Settings) -> AsyncIterator[Api]:
 async def api(settings: Settings) -> AsyncIterator[Api]:
     async with serve_in_process(settings) as client:
         yield client
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[ServerProcess]:
+    """A real `worksite serve` process on the test's database and data directory."""
+    process = ServerProcess(settings.data_dir, settings.database_url, OPERATOR_TOKEN)
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
+        stop_supervisors(settings.logs_dir)
+
+
+@pytest.fixture
+async def server_api(server: ServerProcess, settings: Settings) -> AsyncIterator[Api]:
+    """The test API client, talking HTTP to the `server` process."""
+    async with httpx2.AsyncClient(base_url=server.url, timeout=120.0) as client:
+        yield Api(client, settings, OPERATOR_TOKEN)
 
 
 def git(cwd: Path, *args: str) -> str:

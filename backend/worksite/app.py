@@ -28,6 +28,7 @@ from worksite.domain import cleanup
 from worksite.domain.close import recover_interrupted
 from worksite.domain.monitor import Monitor
 from worksite.domain.projects import ensure_local_environment
+from worksite.events import bus
 from worksite.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,8 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
-        token = bearer(params.get("authorization")) if isinstance(params, dict) else ""
+        value = params.get("authorization") if isinstance(params, dict) else None
+        token = bearer(value) if isinstance(value, str) else ""
         principal = await authenticate(token, self.settings.operator_token)
         if principal is None:
             log.warning("refused a WebSocket with a missing or unknown token")
@@ -110,6 +112,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             await db.migrate(settings.database_url)
         await db.connect(settings.database_url)
         await ensure_local_environment(settings)
+        await bus.start(settings.database_url)
         await recover_interrupted()
         monitor = Monitor(settings)
         await monitor.start()
@@ -122,6 +125,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
                 await cleanup_task
             # Services and jobs outlive the server; the next one adopts them.
             await monitor.close()
+            await bus.stop()
             await db.disconnect()
 
     routes: list[Any] = [

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
 
+from worksite.api.context import Context
+from worksite.api.schema import schema
+from worksite.domain.auth import authenticate
 from worksite.settings import Settings
 
 
@@ -53,6 +58,26 @@ class Api:
         if result.get("message") and "Error" in result.get("__typename", ""):
             raise AssertionError(f"expected success, got {result}")
         return result
+
+    @contextlib.asynccontextmanager
+    async def subscribe(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> AsyncIterator[AsyncIterator[Any]]:
+        """Run a subscription in-process (no socket): yields each event's value."""
+        principal = await authenticate(token or self.operator_token, self.operator_token)
+        assert principal is not None, "unknown token"
+        context = Context(principal=principal, settings=self.settings)
+        results = await schema.subscribe(query, variables, context_value=context)
+
+        async def values() -> AsyncIterator[Any]:
+            async for result in results:  # type: ignore[union-attr]
+                if result.errors:
+                    raise GraphQLErrors(str(result.errors))
+                (value,) = result.data.values()
+                yield value
+
+        async with contextlib.aclosing(results):  # type: ignore[type-var]
+            yield values()
 
     # Builders for the data most tests need.
 

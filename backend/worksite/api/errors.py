@@ -53,6 +53,13 @@ class ForbiddenError(Error):
     """The caller may not do this."""
 
 
+@strawberry.type
+class WorkspaceClosedError(Error):
+    """The workspace a live stream follows was closed; the stream ends."""
+
+    workspace_id: strawberry.ID
+
+
 def as_error(exc: domain.WorksiteError) -> Error:
     if isinstance(exc, domain.NotFound):
         return NotFoundError(message=exc.message, entity=exc.entity, key=exc.key)
@@ -69,6 +76,10 @@ def as_error(exc: domain.WorksiteError) -> Error:
         return ConflictError(message=exc.message, reasons=exc.reasons)
     if isinstance(exc, domain.Forbidden):
         return ForbiddenError(message=exc.message)
+    if isinstance(exc, domain.WorkspaceClosed):
+        return WorkspaceClosedError(
+            message=exc.message, workspace_id=strawberry.ID(exc.workspace_id)
+        )
     raise TypeError(f"no GraphQL error type for {type(exc).__name__}")
 
 

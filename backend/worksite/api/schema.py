@@ -1,4 +1,4 @@
-"""The schema: the root Query, the Mutation merged from per-entity pieces."""
+"""The schema: the root Query; Mutation and Subscription merged from per-entity pieces."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from worksite.api.errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
+    WorkspaceClosedError,
 )
 from worksite.api.mutations.agents import AgentMutations
 from worksite.api.mutations.issues import IssueMutations
@@ -20,6 +21,9 @@ from worksite.api.mutations.projects import ProjectMutations
 from worksite.api.mutations.services import ServiceMutations
 from worksite.api.mutations.workspaces import WorkspaceMutations
 from worksite.api.queries import Query
+from worksite.api.subscriptions.operations import OperationSubscriptions
+from worksite.api.subscriptions.runs import RunSubscriptions
+from worksite.api.subscriptions.workspaces import WorkspaceSubscriptions
 from worksite.api.types.operation import ProvisionFailedError
 from worksite.domain.errors import WorksiteError
 
@@ -29,6 +33,9 @@ Mutation = merge_types(
         ProjectMutations, AgentMutations, IssueMutations, WorkspaceMutations,
         ServiceMutations, JobMutations,
     ),
+)
+Subscription = merge_types(
+    "Subscription", (OperationSubscriptions, WorkspaceSubscriptions, RunSubscriptions)
 )
 
 
@@ -42,7 +49,11 @@ def _should_mask(error: GraphQLError) -> bool:
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[NotFoundError, InvalidInputError, ConflictError, ForbiddenError, ProvisionFailedError],
+    subscription=Subscription,
+    types=[
+        NotFoundError, InvalidInputError, ConflictError, ForbiddenError,
+        ProvisionFailedError, WorkspaceClosedError,
+    ],
     extensions=[
         lambda: QueryDepthLimiter(max_depth=12),
         lambda: MaxTokensLimiter(max_token_count=5000),

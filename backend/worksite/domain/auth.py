@@ -55,22 +55,27 @@ def require_operator(principal: Principal, action: str) -> None:
         raise Forbidden(f"Only an operator may {action}.")
 
 
+def can_access_issue(principal: Principal, issue: Issue) -> bool:
+    return principal.is_operator or issue.assignee_id == principal.agent_id  # type: ignore[attr-defined]
+
+
 def require_issue_access(principal: Principal, issue: Issue) -> None:
-    if principal.is_operator:
-        return
-    if issue.assignee_id != principal.agent_id:  # type: ignore[attr-defined]
+    if not can_access_issue(principal, issue):
         raise Forbidden(
             f"Issue {issue.identifier} is not assigned to agent {principal.name}."
         )
 
 
-async def require_workspace_access(principal: Principal, workspace_id: UUID) -> None:
+async def can_access_workspace(principal: Principal, workspace_id: UUID) -> bool:
     if principal.is_operator:
-        return
-    linked = await IssueWorkspaceLink.filter(
+        return True
+    return await IssueWorkspaceLink.filter(
         workspace_id=workspace_id, issue__assignee_id=principal.agent_id
     ).exists()
-    if not linked:
+
+
+async def require_workspace_access(principal: Principal, workspace_id: UUID) -> None:
+    if not await can_access_workspace(principal, workspace_id):
         raise Forbidden(
             f"Workspace {workspace_id} is not linked to an issue of agent {principal.name}."
         )

@@ -23,7 +23,7 @@ from worksite.domain.lookup import find
 from worksite.domain.issues import get_issue
 from worksite.domain.validation import branch_slug
 from worksite.domain.workspaces import announce, effective_command, get_workspace
-from worksite.events import bus
+from worksite.events import bus, runs_topic
 from worksite.models import (
     Agent,
     Environment,
@@ -68,7 +68,7 @@ async def checkout_issue(
     if issue.status in (IssueStatus.BACKLOG, IssueStatus.TODO):
         issue.status = IssueStatus.IN_PROGRESS
         await issue.save(update_fields=["status", "updated_at"])
-    bus.publish(f"runs:{issue.project_id}", run)  # type: ignore[attr-defined]
+    bus.publish(runs_topic(issue.project_id), run)  # type: ignore[attr-defined]
     return run
 
 
@@ -85,7 +85,7 @@ async def finish_run(principal: Principal, run_id: UUID | str, status: RunStatus
     await run.save(update_fields=["status", "finished_at"])
     if run.workspace_id is not None:  # type: ignore[attr-defined]
         await cleanup.refresh([run.workspace_id])  # type: ignore[attr-defined]
-    bus.publish(f"runs:{run.issue.project_id}", run)  # type: ignore[attr-defined]
+    bus.publish(runs_topic(run.issue.project_id), run)  # type: ignore[attr-defined]
     return run
 
 

@@ -6,6 +6,7 @@
      +-- Conflict          a valid request the current state refuses
      |    +-- ProvisionFailed   the provision command failed; carries the operation
      +-- Forbidden         the caller may not do this
+     +-- WorkspaceClosed   a live stream's workspace was closed; the stream ends
 """
 
 from __future__ import annotations
@@ -46,3 +47,9 @@ class ProvisionFailed(Conflict):
 
 class Forbidden(WorksiteError):
     pass
+
+
+class WorkspaceClosed(WorksiteError):
+    def __init__(self, workspace_id: str, name: str) -> None:
+        super().__init__(f"Workspace {name} was closed; this stream has ended.")
+        self.workspace_id = workspace_id

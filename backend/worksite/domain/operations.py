@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from uuid import UUID
 
-from worksite.domain.errors import Conflict
-from worksite.events import bus
+from worksite.domain import validation
+from worksite.domain.errors import Conflict, NotFound
+from worksite.events import bus, operations_topic
 from worksite.models import ExecutionWorkspace, Operation
 from worksite.models.enums import OperationCategory, OperationStatus
 from worksite.runtime import logs
@@ -43,6 +45,15 @@ def log_dir(settings: Settings, operation: Operation) -> Path:
             f"The log directory of operation {operation.id}, {directory}, is outside {root}."
         )
     return directory
+
+
+async def get_operation(operation_id: UUID | str) -> Operation:
+    operation = await Operation.get_or_none(
+        id=validation.parse_id("operationId", operation_id)
+    )
+    if operation is None:
+        raise NotFound("operation", str(operation_id))
+    return operation
 
 
 def command_env(
@@ -180,4 +191,4 @@ async def record_step(
 
 
 def _announce(operation: Operation) -> None:
-    bus.publish(f"workspace-operations:{operation.workspace_id}", operation)  # type: ignore[attr-defined]
+    bus.publish(operations_topic(operation.workspace_id), operation)  # type: ignore[attr-defined]

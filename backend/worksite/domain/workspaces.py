@@ -9,7 +9,7 @@ from worksite.domain import runtime_config, validation
 from worksite.domain.auth import Principal, require_operator, require_workspace_access
 from worksite.domain.errors import Forbidden
 from worksite.domain.lookup import find
-from worksite.events import bus
+from worksite.events import bus, workspaces_topic
 from worksite.models import ExecutionWorkspace, ProjectWorkspace
 from worksite.models.enums import WorkspaceMode
 
@@ -63,7 +63,7 @@ async def reset_runtime(principal: Principal, workspace_id: UUID | str) -> Execu
 
 
 def announce(workspace: ExecutionWorkspace) -> None:
-    bus.publish(f"workspace-changed:{workspace.project_id}", workspace)  # type: ignore[attr-defined]
+    bus.publish(workspaces_topic(workspace.project_id), workspace)  # type: ignore[attr-defined]
 
 
 async def _settings_values(

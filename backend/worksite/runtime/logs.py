@@ -37,7 +37,7 @@ def read(run_dir: Path, offset: int = 0, limit: int = 65536) -> LogChunk:
             data = handle.read(limit)
     except FileNotFoundError:
         return LogChunk("", max(0, offset))
-    data = _whole_characters(data)
+    data = whole_characters(data)
     return LogChunk(data.decode("utf-8", errors="replace"), max(0, offset) + len(data))
 
 
@@ -70,13 +70,15 @@ def write_record(run_dir: Path, stdout: str = "", stderr: str = "") -> None:
     out, err = stdout.encode(), stderr.encode()
     (run_dir / "stdout.log").write_bytes(out)
     (run_dir / "stderr.log").write_bytes(err)
-    (run_dir / OUTPUT).write_bytes(out + err)
     index = []
     if out:
         index.append("0 stdout\n")
     if err:
         index.append(f"{len(out)} stderr\n")
+    # The index first, as the supervisor writes it: a follower that sees bytes in
+    # output.log must find their stream already recorded.
     (run_dir / INDEX).write_text("".join(index))
+    (run_dir / OUTPUT).write_bytes(out + err)
 
 
 def append_note(run_dir: Path, text: str) -> None:
@@ -101,8 +103,8 @@ def _last_stream(run_dir: Path) -> str | None:
     return lines[-1].split()[1] if lines else None
 
 
-def _whole_characters(data: bytes) -> bytes:
-    # Drop a trailing partial UTF-8 sequence (at most 3 bytes) for the next read.
+def whole_characters(data: bytes) -> bytes:
+    """data without a trailing partial UTF-8 sequence (at most 3 bytes)."""
     for back in range(1, min(4, len(data)) + 1):
         byte = data[-back]
         if byte & 0xC0 == 0x80:

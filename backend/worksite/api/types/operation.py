@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -8,6 +9,7 @@ import strawberry
 from worksite.api.context import Info
 from worksite.api.errors import ConflictError
 from worksite.api.types.enums import OperationCategory, OperationStatus
+from worksite.domain.live import OperationOutput
 from worksite.domain.operations import log_dir
 from worksite.models import Operation
 from worksite.runtime import logs
@@ -25,6 +27,38 @@ class LogChunk:
     content: str
     next_offset: int
     complete: bool
+
+
+@strawberry.enum
+class OutputStream(str, Enum):
+    STDOUT = "stdout"
+    STDERR = "stderr"
+
+
+@strawberry.type
+class OutputChunk:
+    """Bytes `offset` to `nextOffset` of an operation's log, all from one stream.
+
+    Resume a stream with `nextOffset` to get every later byte exactly once.
+    Offsets count bytes; content is UTF-8 with invalid bytes replaced.
+    """
+
+    operation_id: strawberry.ID = strawberry.field(
+        description="The operation whose log this is (for a service: its run)."
+    )
+    stream: OutputStream
+    content: str
+    offset: int
+    next_offset: int
+
+
+def output_chunk_type(output: OperationOutput) -> OutputChunk:
+    chunk = output.chunk
+    return OutputChunk(
+        operation_id=strawberry.ID(str(output.operation_id)),
+        stream=OutputStream(chunk.stream), content=chunk.content,
+        offset=chunk.offset, next_offset=chunk.next_offset,
+    )
 
 
 @strawberry.type
