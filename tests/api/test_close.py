@@ -202,3 +202,32 @@ async def test_branch_switched_by_hand_is_reported(api: Api, git_repo: Path) -> 
     drift = (await readiness(api, workspace["id"]))["drift"]
 
     assert drift == [f"The worktree is on elsewhere, not {workspace['branchName']}."]
+
+
+async def test_running_services_are_announced_stopped_and_keep_cleanup_away(
+    api: Api, git_repo: Path
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from tests.support.services import http_service, runtime_workspace, started
+    from worksite.domain import cleanup
+
+    workspace = await runtime_workspace(api, git_repo, [http_service("web")])
+    service = await started(api, workspace, "web")
+    assert service["status"] == "RUNNING"
+    issue = (await api.gql("{ issues { id } }"))["issues"][0]
+    await api.ok(DONE, {"id": issue["id"]})
+    project = (await api.gql("{ projects { id } }"))["projects"][0]
+    await api.ok("mutation($id: ID!) { updateProject(id: $id, input: {cleanupRetentionSeconds: 1}) { __typename } }", {"id": project["id"]})
+
+    state = (await readiness(api, workspace.id))["closeReadiness"]
+    assert "Services are running and will be stopped: web." in state["warnings"]
+    assert state["steps"][0] == "stop services"
+    later = datetime.now(timezone.utc) + timedelta(days=1)
+    assert await cleanup.sweep(api.settings, later) == 0, "a running service is activity"
+
+    closed = await api.ok(CLOSE, {"id": workspace.id, "force": True})
+
+    assert closed["status"] == "ARCHIVED"
+    services = (await api.gql("query($id: ID!) { executionWorkspace(id: $id) { services { status } } }", {"id": workspace.id}))["executionWorkspace"]["services"]
+    assert services == [{"status": "STOPPED"}]

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
 from worksite.domain.auth import OPERATOR
-from worksite.domain.close import FINISHED_ISSUES, close_workspace
+from worksite.domain.close import FINISHED_ISSUES, close_workspace, running_services
 from worksite.domain.errors import WorksiteError
 from worksite.models import ExecutionWorkspace, IssueWorkspaceLink, Project, Run
 from worksite.models.enums import RunStatus, WorkspaceMode, WorkspaceStatus
@@ -96,6 +96,8 @@ async def _eligibility(
         return None, None
     runs = await Run.filter(workspace_id=workspace.id).order_by("-started_at")
     if any(run.status == RunStatus.RUNNING for run in runs):
+        return None, None
+    if await running_services(workspace):
         return None, None
     idle_since = max(
         [workspace.last_used_at, *(run.finished_at for run in runs if run.finished_at)]

@@ -21,11 +21,18 @@ from worksite.domain import operations, services
 from worksite.domain.auth import Principal, require_operator
 from worksite.domain.errors import Conflict, WorksiteError
 from worksite.domain.workspaces import announce, effective_command, get_workspace
-from worksite.models import ExecutionWorkspace, Issue, IssueWorkspaceLink, ProjectWorkspace
+from worksite.models import (
+    ExecutionWorkspace,
+    Issue,
+    IssueWorkspaceLink,
+    ProjectWorkspace,
+    RuntimeService,
+)
 from worksite.models.enums import (
     IssueStatus,
     OperationCategory,
     OperationStatus,
+    ServiceStatus,
     WorkspaceMode,
     WorkspaceStatus,
 )
@@ -58,6 +65,11 @@ async def readiness(workspace: ExecutionWorkspace) -> CloseReadiness:
             reasons.append(f"Linked issues are still open: {names}.")
         else:
             warnings.append(f"Linked issues are still open and share this workspace: {names}.")
+    running = await running_services(workspace)
+    if running:
+        warnings.append(
+            f"Services are running and will be stopped: {', '.join(running)}."
+        )
     state = await _worktree_state(workspace)
     if state is not None:
         unsaved = _unsaved_work(workspace, state)
@@ -66,7 +78,8 @@ async def readiness(workspace: ExecutionWorkspace) -> CloseReadiness:
         warnings.extend(drift(workspace, state))
         if state.behind:
             warnings.append(f"The branch is {state.behind} commits behind {workspace.base_ref}.")
-    steps = _planned_steps(workspace, await ProjectWorkspace.get(id=workspace.project_workspace_id))  # type: ignore[attr-defined]
+    project_workspace = await ProjectWorkspace.get(id=workspace.project_workspace_id)  # type: ignore[attr-defined]
+    steps = (["stop services"] if running else []) + _planned_steps(workspace, project_workspace)
     verdict = "blocked" if reasons else "ready with warnings" if warnings else "ready"
     return CloseReadiness(verdict, reasons, warnings, steps, state)
 
@@ -105,7 +118,7 @@ async def _run_steps(
     done: list[str] = list(workspace.close_steps_done or [])
     # Saving runs on every attempt: the worktree may have changed since the last.
     for step in ["save work", *verdict.steps]:
-        if step in done:
+        if step in done or step == "stop services":
             continue
         failure = await _step(settings, workspace, project_workspace, step, verdict)
         if failure is not None:
@@ -199,6 +212,15 @@ async def _failed(workspace: ExecutionWorkspace, step: str, reason: str) -> Exec
     log.warning("closing %s failed at %s: %s", workspace.name, step, reason)
     announce(workspace)
     return workspace
+
+
+async def running_services(workspace: ExecutionWorkspace) -> list[str]:
+    """Names of the workspace's services that are up or on their way up or down."""
+    rows = await RuntimeService.filter(
+        workspace_id=workspace.id,
+        status__in=[ServiceStatus.STARTING, ServiceStatus.RUNNING, ServiceStatus.STOPPING],
+    ).order_by("name")
+    return [row.name for row in rows]
 
 
 async def _open_issues(workspace: ExecutionWorkspace) -> list[Issue]:
