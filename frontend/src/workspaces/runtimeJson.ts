@@ -84,5 +84,5 @@ function typeOf(value: unknown): string {
   if (typeof value === "string") return "a string";
   if (typeof value === "number") return "a number";
   if (typeof value === "boolean") return "a boolean";
-  return typeof value;
+  return "an object";
 }
