@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx2
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from tests.conftest import git
 from tests.support.api import CHECKOUT, CREATE_AGENT, CREATE_ISSUE, CREATE_PROJECT, CREATE_PROJECT_WORKSPACE
-from tests.support.server import WorksiteServer
+from tests.support.server import ServerProcess
 from worksite.app import FRONTEND_DIST
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,6 +43,39 @@ RUNTIME_CONFIG = {
 pytestmark = pytest.mark.browser
 
 
+class WorksiteServer:
+    """A served Worksite with its operator token, and a GraphQL client for it."""
+
+    def __init__(self, process: ServerProcess) -> None:
+        self.process = process
+        self.url = process.url
+        self.token = process.token
+
+    def sign_in_url(self, path: str = "/") -> str:
+        return f"{self.url}{path}?token={self.token}"
+
+    def gql(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """The data of a successful answer; errors fail the test."""
+        response = httpx2.post(
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {token or self.token}"},
+            timeout=60,
+        )
+        body = response.json()
+        assert response.status_code == 200 and not body.get("errors"), body
+        return body["data"]  # type: ignore[no-any-return]
+
+    def mutate(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """The single mutation's result object (success or typed error)."""
+        (result,) = self.gql(query, variables, token).values()
+        return result  # type: ignore[no-any-return]
+
+
 @dataclass
 class Scenario:
     """What the tests find on the server: one project, one issue checked out."""
@@ -59,13 +94,13 @@ def server(tmp_path: Path) -> Iterator[WorksiteServer]:
     if not (FRONTEND_DIST / "index.html").exists():
         pytest.fail("frontend/dist is missing: run scripts/setup (it builds the web app)")
     data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    served = WorksiteServer(data_dir, OPERATOR_TOKEN)
-    served.start()
+    database_url = f"sqlite://{data_dir / 'worksite.sqlite3'}"
+    process = ServerProcess(data_dir, database_url, OPERATOR_TOKEN)
+    process.start()
     try:
-        yield served
+        yield WorksiteServer(process)
     finally:
-        served.stop()
+        process.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import re
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import PHONE, ConsoleErrors, Scenario, screenshot
-from tests.support.server import WorksiteServer
 
 WORKSPACE_SETTINGS = """
 query($id: ID!) { executionWorkspace(id: $id) {
