@@ -266,6 +266,11 @@ mutation($input: CreateAgentInput!) { createAgent(input: $input) {
 async def test_the_issue_page_shows_its_workspace_and_runs(
     page: Page, scenario: Scenario
 ) -> None:
+    await page.goto(scenario.server.sign_in_url(f"/projects/{scenario.project['id']}"))
+    await page.get_by_role("tab", name="Issues").click()
+    await page.get_by_role("link", name="Fix the login form").click()
+    await expect(page.get_by_role("heading", level=2)).to_have_text("Fix the login form")
+
     await open_workspace(page, scenario)
     await page.get_by_role("link", name="PAP-1 Fix the login form").click()
 

@@ -135,7 +135,7 @@ export function WorkspaceSettingsCard(props: WorkspaceSettingsCardProps) {
           ))}
         </div>
 
-        <div className="notice" aria-labelledby="source-heading">
+        <section className="notice" aria-labelledby="source-heading">
           <div>
             <h4 id="source-heading">Runtime config source</h4>
             <p>
@@ -154,7 +154,7 @@ export function WorkspaceSettingsCard(props: WorkspaceSettingsCardProps) {
               Reset to inherit
             </button>
           )}
-        </div>
+        </section>
 
         <details
           className="advanced"
