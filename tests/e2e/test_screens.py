@@ -66,6 +66,13 @@ async def test_a_project_lists_its_workspaces_and_archived_ones_on_request(
     )
     pills = page.get_by_label("Workspace kind and status")
     await expect(pills).to_have_text(re.compile("Isolated.*Git worktree.*Active"))
+    location = page.get_by_role("region", name="Concrete location")
+    repo_link = location.get_by_role("link", name="https://git.example.test/paperwork.git")
+    await expect(repo_link).to_have_attribute("href", "https://git.example.test/paperwork.git")
+    await expect(location).to_contain_text("Not scheduled")
+    await expect(location).to_contain_text(scenario.workspace["cwd"])
+    context = page.get_by_role("region", name="Workspace context")
+    await expect(context).to_contain_text(scenario.workspace["id"])
     await screenshot(page, "workspace-configuration")
 
 
