@@ -34,6 +34,8 @@ export function workspaceDetail(
     closedAt: null,
     cleanupEligibleAt: null,
     cleanupReason: null,
+    savedWorkRef: null,
+    drift: [],
     runtimeConfigSource: "PROJECT_WORKSPACE_DEFAULT",
     effectiveRuntimeConfig: INHERITED_CONFIG,
     commands: [

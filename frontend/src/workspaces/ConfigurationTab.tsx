@@ -1,4 +1,5 @@
 import type { WorkspaceDetailFragment } from "../graphql/generated";
+import { CloseWorkspace } from "./CloseWorkspace";
 import { WorkspaceContextCard } from "./WorkspaceContextCard";
 import { WorkspaceLocationCard } from "./WorkspaceLocationCard";
 import { WorkspaceSettingsCard } from "./WorkspaceSettingsCard";
@@ -10,7 +11,10 @@ export function ConfigurationTab({
 }) {
   return (
     <div className="configuration">
-      <WorkspaceSettingsCard workspace={workspace} />
+      <WorkspaceSettingsCard
+        workspace={workspace}
+        actions={<CloseWorkspace workspace={workspace} />}
+      />
       <div className="stack">
         <WorkspaceContextCard workspace={workspace} />
         <WorkspaceLocationCard workspace={workspace} />

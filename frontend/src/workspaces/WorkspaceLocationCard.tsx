@@ -52,6 +52,30 @@ export function WorkspaceLocationCard({
             </>
           )}
         </dd>
+        {workspace.savedWorkRef !== null && (
+          <>
+            <dt>Saved work</dt>
+            <dd className="with-copy">
+              <code>{workspace.savedWorkRef}</code>
+              <CopyButton
+                text={workspace.savedWorkRef}
+                label="Copy saved-work ref"
+              />
+            </dd>
+          </>
+        )}
+        {workspace.drift.length > 0 && (
+          <>
+            <dt>Drift</dt>
+            <dd>
+              <ul className="plain-list error-text">
+                {workspace.drift.map((line) => (
+                  <li key={line}>{line}</li>
+                ))}
+              </ul>
+            </dd>
+          </>
+        )}
       </dl>
     </section>
   );
