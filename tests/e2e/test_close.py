@@ -71,6 +71,15 @@ async def test_a_failed_close_is_retried_after_the_fix(page: Page, scenario: Sce
     pills = page.get_by_label("Workspace kind and status")
     await expect(pills).to_contain_text("Cleanup failed")
     await dialog.get_by_role("button", name="Cancel").click()
+
+    # In the project's list the failed workspace stands out.
+    await page.get_by_role("link", name="Workspaces").click()
+    row = page.get_by_role("row").filter(has_text=scenario.workspace["name"])
+    await expect(row).to_have_class("row-failed")
+    await expect(row).to_contain_text("Cleanup failed")
+    await screenshot(page, "workspaces-cleanup-failed")
+    await row.get_by_role("link").click()
+
     retry = page.get_by_role("button", name="Retry close")
     await expect(retry).to_be_visible()
 
