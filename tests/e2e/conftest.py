@@ -40,9 +40,6 @@ RUNTIME_CONFIG = {
     ]
 }
 
-pytestmark = pytest.mark.browser
-
-
 class WorksiteServer:
     """A served Worksite with its operator token, and a GraphQL client for it."""
 

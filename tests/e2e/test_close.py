@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Page, expect
 
 from tests.conftest import git
 from tests.e2e.conftest import Scenario, screenshot
 from tests.e2e.test_screens import open_workspace
+
+pytestmark = pytest.mark.browser
 
 SAVE = """
 mutation($id: ID!, $input: SaveExecutionWorkspaceInput!) {

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import PHONE, ConsoleErrors, Scenario, screenshot
+
+pytestmark = pytest.mark.browser
 
 WORKSPACE_SETTINGS = """
 query($id: ID!) { executionWorkspace(id: $id) {
