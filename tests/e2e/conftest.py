@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 from tests.conftest import git
 from tests.support.api import CHECKOUT, CREATE_AGENT, CREATE_ISSUE, CREATE_PROJECT, CREATE_PROJECT_WORKSPACE
@@ -183,3 +183,12 @@ async def screenshot(page: Page, name: str) -> None:
     """A picture for the README, taken where the test has checked the screen."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+async def open_workspace(page: Page, scenario: Scenario) -> None:
+    """Signs in with the printed link, straight onto the workspace's screen."""
+    url = scenario.server.sign_in_url(f"/workspaces/{scenario.workspace['id']}")
+    await page.goto(url)
+    await expect(page.get_by_role("heading", level=2)).to_have_text(
+        scenario.workspace["name"]
+    )

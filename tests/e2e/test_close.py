@@ -9,8 +9,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.conftest import git
-from tests.e2e.conftest import Scenario, screenshot
-from tests.e2e.test_screens import open_workspace
+from tests.e2e.conftest import Scenario, open_workspace, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import PHONE, ConsoleErrors, Scenario, screenshot
+from tests.e2e.conftest import PHONE, ConsoleErrors, Scenario, open_workspace, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -16,14 +16,6 @@ WORKSPACE_SETTINGS = """
 query($id: ID!) { executionWorkspace(id: $id) {
   name teardownCommand runtimeConfigSource runtimeOverride } }
 """
-
-
-async def open_workspace(page: Page, scenario: Scenario) -> None:
-    url = scenario.server.sign_in_url(f"/workspaces/{scenario.workspace['id']}")
-    await page.goto(url)
-    await expect(page.get_by_role("heading", level=2)).to_have_text(
-        scenario.workspace["name"]
-    )
 
 
 async def test_the_sign_in_link_signs_in_and_a_wrong_token_says_so(
