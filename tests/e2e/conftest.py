@@ -161,7 +161,11 @@ def console_errors() -> ConsoleErrors:
 
 
 @pytest.fixture
-async def page(browser: Browser, console_errors: ConsoleErrors) -> AsyncIterator[Page]:
+async def page(
+    browser: Browser, console_errors: ConsoleErrors, server: WorksiteServer
+) -> AsyncIterator[Page]:
+    # Taking `server` makes the page close before the server stops, so the
+    # app never sees its server go away.
     context = await browser.new_context(viewport=DESKTOP)
     context.set_default_timeout(20_000)
     opened = await context.new_page()
