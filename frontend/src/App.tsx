@@ -1,7 +1,7 @@
 import { useSession } from "./auth/session";
 import { SignIn } from "./auth/SignIn";
 import { ApiProvider } from "./graphql/ApiProvider";
-import { ProjectsPage } from "./projects/ProjectsPage";
+import { Shell } from "./Shell";
 
 export function App() {
   const session = useSession();
@@ -15,7 +15,7 @@ export function App() {
       token={session.token}
       onRefused={session.refuse}
     >
-      <ProjectsPage onSignOut={session.signOut} />
+      <Shell onSignOut={session.signOut} />
     </ApiProvider>
   );
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from worksite.api.context import Info
-from worksite.api.types.agent import Viewer, agent_type
+from worksite.api.types.agent import Agent, Viewer, agent_type
 from worksite.api.types.enums import ViewerRole, WorkspaceStatus
 from worksite.api.types.issue import Issue, issue_type
 from worksite.api.types.operation import WorkspaceOperation, operation_type
@@ -37,6 +37,11 @@ class Query:
         if principal.agent_id is not None:
             agent = agent_type(await AgentModel.get(id=principal.agent_id))
         return Viewer(role=ViewerRole(principal.role), name=principal.name, agent=agent)
+
+    @strawberry.field(description="Agents that may be assigned issues, by name.")
+    async def agents(self) -> list[Agent]:
+        rows = await AgentModel.filter(revoked_at=None).order_by("name")
+        return [agent_type(row) for row in rows]
 
     @strawberry.field
     async def projects(self) -> list[Project]:

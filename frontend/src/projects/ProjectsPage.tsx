@@ -1,51 +1,22 @@
-import type { ReactNode } from "react";
-import { gql, useQuery } from "urql";
+import { useQuery } from "urql";
 
-import { Alert } from "../ui/Alert";
-import { AppHeader } from "../ui/AppHeader";
+import { ProjectsPageDocument } from "../graphql/generated";
+import { useTitle } from "../routing/router";
+import { LoadState } from "../ui/Loading";
 import { ProjectList } from "./ProjectList";
-import type { ProjectSummary, Viewer } from "./types";
 
-interface ProjectsPageData {
-  viewer: Viewer;
-  projects: ProjectSummary[];
-}
-
-const ProjectsPageQuery = gql<ProjectsPageData>`
-  query ProjectsPage {
-    viewer {
-      role
-      name
-    }
-    projects {
-      id
-      key
-      name
-      description
-      defaultWorkspaceMode
-    }
-  }
-`;
-
-export function ProjectsPage({ onSignOut }: { onSignOut: () => void }) {
-  const [{ data, fetching, error }] = useQuery({ query: ProjectsPageQuery });
-
-  let content: ReactNode = null;
-  if (data !== undefined) {
-    content = <ProjectList projects={data.projects} />;
-  } else if (error !== undefined) {
-    content = <Alert>Could not load the projects: {error.message}</Alert>;
-  } else if (fetching) {
-    content = <p className="muted">Loading projects…</p>;
-  }
+export function ProjectsPage() {
+  const [{ data, fetching, error }] = useQuery({ query: ProjectsPageDocument });
+  useTitle("Projects");
 
   return (
     <>
-      <AppHeader viewerName={data?.viewer.name} onSignOut={onSignOut} />
-      <main className="page">
-        <h2>Projects</h2>
-        {content}
-      </main>
+      <h2>Projects</h2>
+      {data !== undefined ? (
+        <ProjectList projects={data.projects} />
+      ) : (
+        <LoadState what="the projects" fetching={fetching} error={error} />
+      )}
     </>
   );
 }

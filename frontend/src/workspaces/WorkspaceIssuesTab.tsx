@@ -1,0 +1,25 @@
+import { useQuery } from "urql";
+
+import { WorkspaceIssuesDocument } from "../graphql/generated";
+import { IssueTable } from "../issues/IssueTable";
+import { WORKSPACE_ISSUES_VIEW_PREFIX, viewKey } from "../issues/issueView";
+import { LoadState } from "../ui/Loading";
+
+/** Every issue linked to the workspace: source, follow-ups, inheritors. */
+export function WorkspaceIssuesTab({ workspaceId }: { workspaceId: string }) {
+  const [{ data, fetching, error }] = useQuery({
+    query: WorkspaceIssuesDocument,
+    variables: { id: workspaceId },
+  });
+  if (data === undefined) {
+    return <LoadState what="the issues" fetching={fetching} error={error} />;
+  }
+  return (
+    <IssueTable
+      issues={data.issues}
+      agents={data.agents}
+      viewStorageKey={viewKey(WORKSPACE_ISSUES_VIEW_PREFIX, workspaceId)}
+      emptyText="No issue has used this workspace yet."
+    />
+  );
+}
