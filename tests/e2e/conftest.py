@@ -7,6 +7,9 @@ browser is downloaded. Each test gets its own server and data directory.
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +32,9 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's pictures are rewritten only on request (scripts/screenshots), so an
+# ordinary test run leaves the checkout clean.
+README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 OPERATOR_TOKEN = "e2e-operator-token"
 
 RUNTIME_CONFIG = {
@@ -185,8 +190,11 @@ async def page(
 
 async def screenshot(page: Page, name: str) -> None:
     """A picture for the README, taken where the test has checked the screen."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+    folder = README_SCREENSHOTS
+    if not os.environ.get("WORKSITE_UPDATE_SCREENSHOTS"):
+        folder = Path(tempfile.gettempdir()) / "worksite-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
 
 
 async def open_workspace(page: Page, scenario: Scenario) -> None:
