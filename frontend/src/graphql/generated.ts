@@ -113,6 +113,10 @@ export type OperationStatus =
   | 'SUCCEEDED'
   | 'FAILED';
 
+export type OutputStream =
+  | 'STDOUT'
+  | 'STDERR';
+
 export type ProjectWorkspaceInput = {
   name?: InputMaybe<Scalars['String']['input']>;
   repoUrl?: InputMaybe<Scalars['String']['input']>;
@@ -158,6 +162,20 @@ export type SaveExecutionWorkspaceInput = {
   /** JSON text or an object of the override; null drops it. */
   runtimeOverride?: InputMaybe<Scalars['JSON']['input']>;
 };
+
+/** What the readiness check says while a service runs; UNKNOWN without one. */
+export type ServiceHealth =
+  | 'HEALTHY'
+  | 'UNHEALTHY'
+  | 'UNKNOWN';
+
+/** Where a runtime service is in its life. */
+export type ServiceStatus =
+  | 'STARTING'
+  | 'RUNNING'
+  | 'STOPPING'
+  | 'STOPPED'
+  | 'FAILED';
 
 export type UpdateProjectInput = {
   name?: InputMaybe<Scalars['String']['input']>;
