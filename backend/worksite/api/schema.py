@@ -23,6 +23,7 @@ from worksite.api.mutations.workspaces import WorkspaceMutations
 from worksite.api.queries import Query
 from worksite.api.subscriptions.operations import OperationSubscriptions
 from worksite.api.subscriptions.runs import RunSubscriptions
+from worksite.api.subscriptions.services import ServiceSubscriptions
 from worksite.api.subscriptions.workspaces import WorkspaceSubscriptions
 from worksite.api.types.operation import ProvisionFailedError
 from worksite.domain.errors import WorksiteError
@@ -35,7 +36,8 @@ Mutation = merge_types(
     ),
 )
 Subscription = merge_types(
-    "Subscription", (OperationSubscriptions, WorkspaceSubscriptions, RunSubscriptions)
+    "Subscription",
+    (OperationSubscriptions, ServiceSubscriptions, WorkspaceSubscriptions, RunSubscriptions),
 )
 
 

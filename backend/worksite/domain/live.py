@@ -26,13 +26,13 @@ from tortoise.exceptions import DoesNotExist
 from tortoise.expressions import Q
 from tortoise.models import Model
 
-from worksite.domain import operations
+from worksite.domain import commands, operations, validation
 from worksite.domain.auth import (
     Principal,
     can_access_workspace,
     require_workspace_access,
 )
-from worksite.domain.errors import InvalidInput, WorkspaceClosed
+from worksite.domain.errors import Conflict, InvalidInput, WorkspaceClosed
 from worksite.domain.projects import get_project
 from worksite.domain.workspaces import get_workspace
 from worksite.events import (
@@ -41,9 +41,10 @@ from worksite.events import (
     bus,
     operations_topic,
     runs_topic,
+    services_topic,
     workspaces_topic,
 )
-from worksite.models import ExecutionWorkspace, Issue, Operation, Run
+from worksite.models import ExecutionWorkspace, Issue, Operation, Run, RuntimeService
 from worksite.models.enums import OperationStatus, RunStatus, WorkspaceStatus
 from worksite.runtime import logs
 from worksite.runtime.follow import LogFollower, OutputChunk
@@ -54,6 +55,8 @@ from worksite.settings import Settings
 CATCH_UP_SLACK = timedelta(seconds=5)
 # How many rows a stream remembers, to skip one that has not changed.
 REMEMBERED_ROWS = 10_000
+# The phases of the operations that start a run of a service (domain/services.py).
+RUN_PHASES = ("start", "restart")
 
 
 async def workspace_operations(
@@ -129,6 +132,76 @@ async def _follow_log(
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watch
+
+
+async def service_status(
+    principal: Principal, workspace_id: UUID | str
+) -> AsyncIterator[RuntimeService]:
+    """Every service of the workspace as it is now, then each change of one.
+
+    A service is there once it has been started: commands never started have no
+    state to tell.
+    """
+    workspace = await get_workspace(workspace_id)
+    await require_workspace_access(principal, workspace.id)
+    topic = services_topic(workspace.id)
+    closing = workspaces_topic(workspace.project_id)  # type: ignore[attr-defined]
+
+    async with bus.subscribe(topic, closing) as events:
+        await _require_open(workspace)
+        sent = LastSent()
+        every_service = RuntimeService.filter(workspace_id=workspace.id).order_by("name")
+        rows = await every_service
+
+        while True:
+            for row in rows:
+                if sent.is_new(row):
+                    yield row
+            change = await _next_change(events)
+            rows = []
+            if isinstance(change, Missed):
+                await _require_open(workspace)
+                rows = await every_service  # a handful: all of them is the catch-up
+            elif change.topic == topic:
+                rows = await RuntimeService.filter(id=change.id)
+            elif change.id == str(workspace.id):
+                await _require_open(workspace)
+
+
+async def service_log(
+    settings: Settings,
+    principal: Principal,
+    workspace_id: UUID | str,
+    name: str,
+    offset: int,
+    operation_id: UUID | str | None = None,
+) -> AsyncIterator[OperationOutput]:
+    """The output of a run of a service from `offset`, then live.
+
+    The run is the service's current one (or its last), or the one whose start
+    operation is `operation_id`: a client resuming after a disconnect names the run
+    its offset belongs to. The stream ends once that run has ended and its output
+    is delivered; a restart begins a new run, with a log of its own.
+    """
+    workspace = await get_workspace(workspace_id)
+    await require_workspace_access(principal, workspace.id)
+    service = await RuntimeService.get_or_none(workspace_id=workspace.id, name=name)
+    if service is None:
+        await commands.find(workspace, name, "service")  # NotFound if there is none
+        raise Conflict(f"Service {name} of {workspace.name} has not started yet.")
+
+    run_id = service.start_operation_id  # type: ignore[attr-defined]
+    if operation_id is not None:
+        run_id = validation.parse_id("operationId", operation_id)
+    operation = await Operation.get_or_none(
+        id=run_id, workspace_id=workspace.id, service_name=name, phase__in=RUN_PHASES
+    )
+    if operation is None:
+        raise InvalidInput(
+            "operationId", f"expected a run of service {name} of {workspace.name}"
+        )
+    async for output in _follow_log(settings, operation, offset):
+        yield output
 
 
 async def workspace_changes(

@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timezone
 
 from worksite.domain import operations
-from worksite.events import bus
+from worksite.events import bus, services_topic
 from worksite.models import ExecutionWorkspace, Operation, RuntimeService
 from worksite.models.enums import OperationStatus, ServiceHealth, ServiceStatus
 from worksite.runtime import logs
@@ -26,7 +26,7 @@ GONE = "its supervisor is gone without recording how it ended (interrupted)"
 
 
 def announce(service: RuntimeService) -> None:
-    bus.publish(f"service-status:{service.workspace_id}", service)  # type: ignore[attr-defined]
+    bus.publish(services_topic(service.workspace_id), service)  # type: ignore[attr-defined]
 
 
 async def label(service: RuntimeService) -> str:
