@@ -150,12 +150,19 @@ async def throughput(api: Api, server: ServerProcess, root: Path, lines: int, su
     counted = await subscriber_lines(server, operation_id)
     report("1 subscriber", counted, time.perf_counter() - started)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds(server)
     counts = await asyncio.gather(*(subscriber_lines(server, operation_id) for _ in range(subscribers)))
     seconds = time.perf_counter() - started
+    server_cpu, client_cpu = (now - before for now, before in zip(cpu_seconds(server), cpu))
     assert all(count == lines for count in counts), counts
     report(f"{subscribers} subscribers, all together", sum(counts), seconds)
     print(f"  {'each of them':<34} {lines / seconds:>14,.0f} lines/s")
+    # Which side limits the figure: the server (one event loop) or this client,
+    # which decodes every stream in one process; the one whose CPU nears the wall.
+    print(
+        f"  {'':<34} server CPU {server_cpu:.1f} s, client CPU {client_cpu:.1f} s, "
+        f"wall {seconds:.1f} s ({os.cpu_count()} CPUs)"
+    )
 
 
 async def latency(api: Api, server: ServerProcess, root: Path, seconds: int) -> None:
@@ -181,6 +188,16 @@ async def latency(api: Api, server: ServerProcess, root: Path, seconds: int) -> 
         f"p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms, "
         f"max {max(delays) * 1000:.1f} ms"
     )
+
+
+def cpu_seconds(server: ServerProcess) -> tuple[float, float]:
+    """CPU time used so far by the server process and by this one."""
+    assert server.process is not None
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    server_cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    own = os.times()
+    return server_cpu, own.user + own.system
 
 
 def report(label: str, lines: int, seconds: float) -> None:
