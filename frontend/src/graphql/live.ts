@@ -4,12 +4,14 @@ import { useClient, type TypedDocumentNode } from "urql";
 /**
  * Keeps a screen live: while mounted, follows `subscription` and calls
  * `refresh` after each event it delivers. Events that arrive together
- * cause one refresh. Stops following on unmount or when `variables` change.
+ * cause one refresh. Stops following on unmount or when `variables` change;
+ * does not start while `enabled` is false (its variables are not known yet).
  */
 export function useRefreshOn<Variables extends Record<string, unknown>>(
   subscription: TypedDocumentNode<unknown, Variables>,
   variables: Variables,
   refresh: () => void,
+  enabled = true,
 ): void {
   const client = useClient();
   const latest = useRef(refresh);
@@ -17,11 +19,13 @@ export function useRefreshOn<Variables extends Record<string, unknown>>(
   const key = JSON.stringify(variables);
 
   useEffect(() => {
+    if (!enabled) return;
     let scheduled = false;
     const parsed = JSON.parse(key) as Variables;
     const source = client.subscription(subscription, parsed);
-    const { unsubscribe } = source.subscribe(() => {
-      if (scheduled) return;
+    const { unsubscribe } = source.subscribe((result) => {
+      // A failed subscription is not news about the screen's data.
+      if (result.data === undefined || scheduled) return;
       scheduled = true;
       queueMicrotask(() => {
         scheduled = false;
@@ -29,5 +33,5 @@ export function useRefreshOn<Variables extends Record<string, unknown>>(
       });
     });
     return unsubscribe;
-  }, [client, subscription, key]);
+  }, [client, subscription, key, enabled]);
 }
