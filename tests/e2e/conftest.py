@@ -8,8 +8,9 @@ browser is downloaded. Each test gets its own server and data directory.
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 import tempfile
-
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +38,14 @@ PHONE = {"width": 390, "height": 844}
 README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 OPERATOR_TOKEN = "e2e-operator-token"
 
+PYTHON = shlex.quote(sys.executable)
 RUNTIME_CONFIG = {
     "commands": [
-        {"name": "web", "kind": "service", "command": "python3 -m http.server --bind 127.0.0.1 $PORT", "port": "auto"},
+        {
+            "name": "web", "kind": "service", "port": "auto",
+            "command": f"{PYTHON} -m http.server --bind 127.0.0.1 $PORT",
+            "readiness": {"http": "http://127.0.0.1:${PORT}/", "timeoutSeconds": 30},
+        },
         {"name": "migrate", "kind": "job", "command": "echo 'applied 3 migrations'"},
         {"name": "lint", "kind": "job", "command": "echo 'src/app.py:1: line too long' >&2; exit 2"},
     ]
@@ -117,8 +123,16 @@ def repo(tmp_path: Path) -> Path:
     return repo
 
 
+STOP_ALL_SERVICES = """
+mutation($id: ID!) { stopWorkspaceService(workspaceId: $id) { __typename } }
+"""
+PROJECT_WORKSPACE_IDS = """
+query($id: ID!) { executionWorkspaces(projectId: $id, includeArchived: true) { id } }
+"""
+
+
 @pytest.fixture
-def scenario(server: WorksiteServer, repo: Path) -> Scenario:
+def scenario(server: WorksiteServer, repo: Path) -> Iterator[Scenario]:
     project = server.mutate(CREATE_PROJECT, {"input": {
         "key": "PAP", "name": "Paperwork", "description": "Forms and their reviewers.",
         "defaultWorkspaceMode": "ISOLATED",
@@ -136,10 +150,14 @@ def scenario(server: WorksiteServer, repo: Path) -> Scenario:
     }})
     checkout = server.mutate(CHECKOUT, {"issueId": issue["id"]}, agent["token"])
     assert checkout["__typename"] == "CheckoutIssueSuccess", checkout
-    return Scenario(
+    yield Scenario(
         server=server, repo=repo, project=project, agent_id=agent["agent"]["id"],
         agent_token=agent["token"], issue=issue, workspace=checkout["workspace"],
     )
+    # Services outlive the server by design: stop them before it goes.
+    workspaces = server.gql(PROJECT_WORKSPACE_IDS, {"id": project["id"]})
+    for workspace in workspaces["executionWorkspaces"]:
+        server.mutate(STOP_ALL_SERVICES, {"id": workspace["id"]})
 
 
 @pytest.fixture

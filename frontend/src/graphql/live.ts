@@ -4,12 +4,14 @@ import { useClient, type TypedDocumentNode } from "urql";
 /**
  * Keeps a screen live: while mounted, follows `subscription` and calls
  * `refresh` after each event it delivers. Events that arrive together
- * cause one refresh. Stops following on unmount or when `variables` change.
+ * cause one refresh. Stops following on unmount or when `variables` change;
+ * does not start while `enabled` is false (its variables are not known yet).
  */
 export function useRefreshOn<Variables extends Record<string, unknown>>(
   subscription: TypedDocumentNode<unknown, Variables>,
   variables: Variables,
   refresh: () => void,
+  enabled = true,
 ): void {
   const client = useClient();
   const latest = useRef(refresh);
@@ -17,11 +19,13 @@ export function useRefreshOn<Variables extends Record<string, unknown>>(
   const key = JSON.stringify(variables);
 
   useEffect(() => {
+    if (!enabled) return;
     let scheduled = false;
     const parsed = JSON.parse(key) as Variables;
     const source = client.subscription(subscription, parsed);
-    const { unsubscribe } = source.subscribe(() => {
-      if (scheduled) return;
+    const { unsubscribe } = source.subscribe((result) => {
+      // A failed subscription is not news about the screen's data.
+      if (result.data === undefined || scheduled) return;
       scheduled = true;
       queueMicrotask(() => {
         scheduled = false;
@@ -29,5 +33,25 @@ export function useRefreshOn<Variables extends Record<string, unknown>>(
       });
     });
     return unsubscribe;
-  }, [client, subscription, key]);
+  }, [client, subscription, key, enabled]);
+}
+
+/**
+ * Calls `refresh` every `intervalMs` while `active`: for states that no
+ * subscription announces the end of (a service between starting and
+ * running, until the server streams service status).
+ */
+export function useRefreshWhile(
+  active: boolean,
+  refresh: () => void,
+  intervalMs = 1000,
+): void {
+  const latest = useRef(refresh);
+  latest.current = refresh;
+
+  useEffect(() => {
+    if (!active) return;
+    const timer = window.setInterval(() => latest.current(), intervalMs);
+    return () => window.clearInterval(timer);
+  }, [active, intervalMs]);
 }

@@ -3,11 +3,13 @@ import { useMutation, useQuery } from "urql";
 
 import {
   IssuePageDocument,
+  ProjectRunsChangedDocument,
   UpdateIssueRowDocument,
   type IssueInput,
   type IssuePageQuery,
   type IssueStatus,
 } from "../graphql/generated";
+import { useRefreshOn } from "../graphql/live";
 import { Link, useTitle } from "../routing/router";
 import { paths } from "../routing/routes";
 import { Alert } from "../ui/Alert";
@@ -30,11 +32,18 @@ import {
 type IssueDetail = NonNullable<IssuePageQuery["issue"]>;
 
 export function IssuePage({ identifier }: { identifier: string }) {
-  const [{ data, fetching, error }] = useQuery({
+  const [{ data, fetching, error }, reexecute] = useQuery({
     query: IssuePageDocument,
     variables: { identifier },
   });
   const issue = data?.issue;
+  const projectId = issue?.project.id ?? "";
+  useRefreshOn(
+    ProjectRunsChangedDocument,
+    { projectId },
+    () => reexecute({ requestPolicy: "network-only" }),
+    projectId !== "",
+  );
   useTitle(issue ? `${issue.identifier} ${issue.title}` : identifier);
 
   if (issue === undefined || data === undefined) {

@@ -1,15 +1,22 @@
 import { useQuery } from "urql";
 
-import { ProjectIssuesDocument } from "../graphql/generated";
+import {
+  ProjectIssuesDocument,
+  ProjectRunsChangedDocument,
+} from "../graphql/generated";
+import { useRefreshOn } from "../graphql/live";
 import { IssueTable } from "../issues/IssueTable";
 import { PROJECT_ISSUES_VIEW_PREFIX, viewKey } from "../issues/issueView";
 import { LoadState } from "../ui/Loading";
 
 export function ProjectIssues({ projectId }: { projectId: string }) {
-  const [{ data, fetching, error }] = useQuery({
+  const [{ data, fetching, error }, reexecute] = useQuery({
     query: ProjectIssuesDocument,
     variables: { projectId },
   });
+  useRefreshOn(ProjectRunsChangedDocument, { projectId }, () =>
+    reexecute({ requestPolicy: "network-only" }),
+  );
   if (data === undefined) {
     return <LoadState what="the issues" fetching={fetching} error={error} />;
   }

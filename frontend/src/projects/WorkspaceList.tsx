@@ -1,7 +1,11 @@
 import { useState } from "react";
 import { useQuery } from "urql";
 
-import { WorkspaceListDocument } from "../graphql/generated";
+import {
+  ProjectWorkspacesChangedDocument,
+  WorkspaceListDocument,
+} from "../graphql/generated";
+import { useRefreshOn } from "../graphql/live";
 import { Link } from "../routing/router";
 import { paths } from "../routing/routes";
 import { dateTime } from "../ui/format";
@@ -17,10 +21,13 @@ import {
 /** Every execution workspace of a project; archived ones on request. */
 export function WorkspaceList({ projectId }: { projectId: string }) {
   const [showArchived, setShowArchived] = useState(false);
-  const [{ data, fetching, error }] = useQuery({
+  const [{ data, fetching, error }, reexecute] = useQuery({
     query: WorkspaceListDocument,
     variables: { projectId, includeArchived: showArchived },
   });
+  useRefreshOn(ProjectWorkspacesChangedDocument, { projectId }, () =>
+    reexecute({ requestPolicy: "network-only" }),
+  );
   const workspaces = data?.executionWorkspaces;
 
   return (

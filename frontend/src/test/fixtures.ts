@@ -45,6 +45,7 @@ export function workspaceDetail(
         kind: "SERVICE",
         command: "npm run dev",
         port: "auto",
+        service: null,
       },
       {
         __typename: "WorkspaceCommand",
@@ -52,6 +53,7 @@ export function workspaceDetail(
         kind: "JOB",
         command: "npm run migrate",
         port: null,
+        service: null,
       },
     ],
     project: { __typename: "Project", id: "p1", key: "PAP", name: "Paperwork" },

@@ -1,11 +1,46 @@
-import type { WorkspaceDetailFragment } from "../graphql/generated";
+import { useMutation } from "urql";
+
+import {
+  RestartWorkspaceServiceDocument,
+  RunWorkspaceJobDocument,
+  StartWorkspaceServiceDocument,
+  StopWorkspaceServiceDocument,
+  type ServiceActionResultFragment,
+  type ServiceStatus,
+  type WorkspaceDetailFragment,
+} from "../graphql/generated";
+import { Alert } from "../ui/Alert";
+import { Pill, type PillTone } from "../ui/Pill";
+import {
+  PENDING_LABELS,
+  useCommandActions,
+  type ActionOutcome,
+  type CommandAction,
+} from "./commandActions";
 import { SOURCE_LABELS } from "./labels";
 
 type Command = WorkspaceDetailFragment["commands"][number];
 
+const SERVICE_LABELS: Record<ServiceStatus, string> = {
+  STARTING: "Starting",
+  RUNNING: "Running",
+  STOPPING: "Stopping",
+  STOPPED: "Stopped",
+  FAILED: "Failed",
+};
+
+const SERVICE_TONES: Record<ServiceStatus, PillTone> = {
+  STARTING: "busy",
+  RUNNING: "good",
+  STOPPING: "busy",
+  STOPPED: "neutral",
+  FAILED: "bad",
+};
+
 /**
  * The Workspace commands panel above the tabs: where the runtime config
- * comes from, the services it defines and the one-shot jobs.
+ * comes from, its services with their live status and start, stop and
+ * restart, and its jobs with Run.
  */
 export function CommandsPanel({
   workspace,
@@ -15,6 +50,20 @@ export function CommandsPanel({
   const services = workspace.commands.filter((c) => c.kind === "SERVICE");
   const jobs = workspace.commands.filter((c) => c.kind === "JOB");
   const noConfig = workspace.runtimeConfigSource === "NONE";
+  const noCwd = workspace.cwd === "";
+  const closed = workspace.status === "ARCHIVED";
+  const actions = useWorkspaceActions(workspace.id);
+  const { last } = actions;
+
+  const controls = (command: Command, kinds: CommandAction[]) => (
+    <CommandControls
+      command={command}
+      kinds={kinds}
+      disabled={noCwd || closed}
+      pending={actions.pendingFor(command.name)?.action}
+      onAction={(action) => actions.act(command.name, action)}
+    />
+  );
 
   return (
     <section className="card stack" aria-labelledby="commands-heading">
@@ -25,7 +74,7 @@ export function CommandsPanel({
           <strong>{SOURCE_LABELS[workspace.runtimeConfigSource]}</strong>
         </p>
       </div>
-      {workspace.cwd === "" && (
+      {noCwd && (
         <p className="hint">
           This workspace has no working directory, so no command can run in it.
           Set one under Configuration, Workspace settings.
@@ -42,7 +91,9 @@ export function CommandsPanel({
           ) : services.length === 0 ? (
             <p className="muted">The runtime config defines no services.</p>
           ) : (
-            <CommandList commands={services} />
+            <ul className="command-list" aria-label="Services">
+              {services.map((c) => controls(c, ["start", "stop", "restart"]))}
+            </ul>
           )}
         </div>
         <div className="stack">
@@ -50,25 +101,172 @@ export function CommandsPanel({
           {jobs.length === 0 ? (
             <p className="muted">No jobs defined.</p>
           ) : (
-            <CommandList commands={jobs} />
+            <ul className="command-list" aria-label="Jobs">
+              {jobs.map((c) => controls(c, ["run"]))}
+            </ul>
           )}
         </div>
       </div>
+      <div aria-live="polite">
+        {actions.pending.map((p) => (
+          <p key={p.command} className="muted small">
+            {PENDING_LABELS[p.action]} {p.command}…
+          </p>
+        ))}
+      </div>
+      {last !== null &&
+        (last.ok ? (
+          <p role="status" className="confirmation">
+            {last.message}
+          </p>
+        ) : (
+          <Alert>{last.message}</Alert>
+        ))}
     </section>
   );
 }
 
-function CommandList({ commands }: { commands: Command[] }) {
+const BUTTON_LABELS: Record<CommandAction, string> = {
+  start: "Start",
+  stop: "Stop",
+  restart: "Restart",
+  run: "Run",
+};
+
+interface CommandControlsProps {
+  command: Command;
+  kinds: CommandAction[];
+  disabled: boolean;
+  pending: CommandAction | undefined;
+  onAction: (action: CommandAction) => void;
+}
+
+function CommandControls(props: CommandControlsProps) {
+  const { command, kinds, disabled, pending, onAction } = props;
+  const service = command.service;
+  const running =
+    service !== null &&
+    (service.status === "RUNNING" || service.status === "STARTING");
+
+  const allowed = (action: CommandAction) =>
+    action === "start" ? !running : action === "stop" ? running : true;
+
   return (
-    <ul className="command-list">
-      {commands.map((command) => (
-        <li key={command.name} className="command">
-          <div>
-            <strong>{command.name}</strong>
-            <code className="muted small">{command.command}</code>
-          </div>
-        </li>
-      ))}
-    </ul>
+    <li className="command" aria-label={command.name}>
+      <div>
+        <strong>{command.name}</strong>
+        <code className="muted small">{command.command}</code>
+        {service !== null && (
+          <span className="service-state small">
+            <Pill tone={SERVICE_TONES[service.status]}>
+              {SERVICE_LABELS[service.status]}
+            </Pill>
+            {service.status === "RUNNING" && service.health !== "UNKNOWN" && (
+              <span>
+                {service.health === "HEALTHY" ? "healthy" : "unhealthy"}
+              </span>
+            )}
+            {service.url !== null && service.status === "RUNNING" ? (
+              <a href={service.url} target="_blank" rel="noreferrer">
+                {service.url}
+              </a>
+            ) : (
+              service.port !== null && <span>port {service.port}</span>
+            )}
+            {service.status === "FAILED" && service.failureReason !== null && (
+              <span className="error-text">{service.failureReason}</span>
+            )}
+          </span>
+        )}
+      </div>
+      <div className="button-row">
+        {kinds.map((action) => (
+          <button
+            key={action}
+            type="button"
+            className="secondary small-button"
+            aria-label={`${BUTTON_LABELS[action]} ${command.name}`}
+            disabled={disabled || pending !== undefined || !allowed(action)}
+            onClick={() => onAction(action)}
+          >
+            {pending === action
+              ? `${PENDING_LABELS[action]}…`
+              : BUTTON_LABELS[action]}
+          </button>
+        ))}
+      </div>
+    </li>
   );
+}
+
+/** The panel's actions, sent as mutations and turned into outcomes. */
+function useWorkspaceActions(workspaceId: string) {
+  const actions = useCommandActions();
+  const [, start] = useMutation(StartWorkspaceServiceDocument);
+  const [, stop] = useMutation(StopWorkspaceServiceDocument);
+  const [, restart] = useMutation(RestartWorkspaceServiceDocument);
+  const [, run] = useMutation(RunWorkspaceJobDocument);
+
+  async function send(
+    name: string,
+    action: CommandAction,
+  ): Promise<ActionOutcome> {
+    const variables = { workspaceId, name };
+    if (action === "run") {
+      const result = await run(variables);
+      const answer = result.data?.runWorkspaceJob;
+      if (answer === undefined) return failure(result.error?.message);
+      if (answer.__typename !== "RunWorkspaceJobSuccess") {
+        return failure(answer.message);
+      }
+      const { status, exitCode, stderrExcerpt } = answer.operation;
+      if (status === "SUCCEEDED") return { ok: true };
+      const detail = stderrExcerpt.trim().split("\n").pop() ?? "";
+      return failure(
+        `Workspace job failed with exit code ${exitCode ?? "?"}` +
+          (detail === "" ? "." : `: ${detail}`),
+      );
+    }
+    if (action === "start") {
+      const result = await start(variables);
+      const answer = result.data?.startWorkspaceService;
+      return serviceOutcome(answer, result.error?.message);
+    }
+    if (action === "stop") {
+      const result = await stop(variables);
+      const answer = result.data?.stopWorkspaceService;
+      return serviceOutcome(answer, result.error?.message);
+    }
+    const result = await restart(variables);
+    const answer = result.data?.restartWorkspaceService;
+    return serviceOutcome(answer, result.error?.message);
+  }
+
+  return {
+    ...actions,
+    act: (name: string, action: CommandAction) =>
+      void actions.perform(name, action, () => send(name, action)),
+  };
+}
+
+function serviceOutcome(
+  answer: ServiceActionResultFragment | undefined,
+  transportError: string | undefined,
+): ActionOutcome {
+  if (answer === undefined) return failure(transportError);
+  if (answer.__typename !== "WorkspaceServicesSuccess") {
+    return failure(answer.message);
+  }
+  const failed = answer.services.find((s) => s.status === "FAILED");
+  if (failed !== undefined) {
+    return failure(
+      `Workspace service ${failed.name} failed` +
+        (failed.failureReason ? `: ${failed.failureReason}` : "."),
+    );
+  }
+  return { ok: true };
+}
+
+function failure(message: string | undefined): ActionOutcome {
+  return { ok: false, error: message || "The server did not answer." };
 }

@@ -1,11 +1,9 @@
 import { useEffect, useState } from "react";
 import { useClient } from "urql";
+import { onEnd, pipe, subscribe } from "wonka";
 
-import { OperationLogDocument } from "../graphql/generated";
+import { OperationLogStreamDocument } from "../graphql/generated";
 import { Alert } from "../ui/Alert";
-
-/** How long to wait before asking again for the output of a running one. */
-const FOLLOW_INTERVAL_MS = 1000;
 
 interface LogState {
   content: string;
@@ -14,8 +12,9 @@ interface LogState {
 }
 
 /**
- * The full log of one operation, read chunk by chunk from its byte offset
- * and followed while the operation runs.
+ * The full log of one operation: what is on disk, then live while the
+ * operation runs. The stream ends once the operation has finished and its
+ * log is delivered.
  */
 export function OperationLog({ operationId }: { operationId: string }) {
   const state = useOperationLog(operationId);
@@ -42,41 +41,41 @@ function useOperationLog(operationId: string): LogState {
 
   useEffect(() => {
     let stopped = false;
-    let timer: number | undefined;
-    let offset = 0;
-
-    async function read() {
-      const result = await client
-        .query(
-          OperationLogDocument,
-          { id: operationId, offset },
-          { requestPolicy: "network-only" },
-        )
-        .toPromise();
-      if (stopped) return;
-      const chunk = result.data?.operation?.log;
-      if (chunk === undefined) {
-        const error = result.error?.message ?? "The operation is gone.";
-        setState((current) => ({ ...current, complete: true, error }));
-        return;
-      }
-      offset = chunk.nextOffset;
-      setState((current) => ({
-        content: current.content + chunk.content,
-        complete: chunk.complete,
-        error: null,
-      }));
-      if (chunk.complete) return;
-      // More is there already: read on at once; else wait for output.
-      const delay = chunk.content === "" ? FOLLOW_INTERVAL_MS : 0;
-      timer = window.setTimeout(() => void read(), delay);
-    }
-
+    // Bytes received so far: a re-sent chunk (after a reconnect) is skipped.
+    let received = 0;
     setState({ content: "", complete: false, error: null });
-    void read();
+
+    const stream = client.subscription(OperationLogStreamDocument, {
+      operationId,
+      offset: 0,
+    });
+    const { unsubscribe } = pipe(
+      stream,
+      onEnd(() => {
+        if (!stopped) setState((current) => ({ ...current, complete: true }));
+      }),
+      subscribe((result) => {
+        const event = result.data?.operationLog;
+        if (result.error !== undefined || event === undefined) {
+          const error = result.error?.message ?? "The log stream failed.";
+          setState((current) => ({ ...current, error }));
+        } else if (event.__typename !== "OutputChunk") {
+          setState((current) => ({ ...current, error: event.message }));
+        } else if (event.nextOffset > received) {
+          const fresh = event.content.slice(
+            Math.max(0, received - event.offset),
+          );
+          received = event.nextOffset;
+          setState((current) => ({
+            ...current,
+            content: current.content + fresh,
+          }));
+        }
+      }),
+    );
     return () => {
       stopped = true;
-      window.clearTimeout(timer);
+      unsubscribe();
     };
   }, [client, operationId]);
 

@@ -2,9 +2,11 @@ import { useState } from "react";
 import { useQuery } from "urql";
 
 import {
+  WorkspaceOperationsChangedDocument,
   WorkspaceOperationsDocument,
   type OperationSummaryFragment,
 } from "../graphql/generated";
+import { useRefreshOn } from "../graphql/live";
 import { Alert } from "../ui/Alert";
 import { time } from "../ui/format";
 import { Pill } from "../ui/Pill";
@@ -13,10 +15,13 @@ import { OperationLog } from "./OperationLog";
 
 /** Recent operations of a workspace, newest first; each opens its log. */
 export function RuntimeLogsTab({ workspaceId }: { workspaceId: string }) {
-  const [{ data, error, fetching }] = useQuery({
+  const [{ data, error, fetching }, reexecute] = useQuery({
     query: WorkspaceOperationsDocument,
     variables: { id: workspaceId },
   });
+  useRefreshOn(WorkspaceOperationsChangedDocument, { workspaceId }, () =>
+    reexecute({ requestPolicy: "network-only" }),
+  );
   const [openId, setOpenId] = useState<string | null>(null);
   const operations = data?.executionWorkspace?.operations;
 

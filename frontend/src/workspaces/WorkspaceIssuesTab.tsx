@@ -1,16 +1,28 @@
 import { useQuery } from "urql";
 
-import { WorkspaceIssuesDocument } from "../graphql/generated";
+import {
+  ProjectRunsChangedDocument,
+  WorkspaceIssuesDocument,
+} from "../graphql/generated";
+import { useRefreshOn } from "../graphql/live";
 import { IssueTable } from "../issues/IssueTable";
 import { WORKSPACE_ISSUES_VIEW_PREFIX, viewKey } from "../issues/issueView";
 import { LoadState } from "../ui/Loading";
 
 /** Every issue linked to the workspace: source, follow-ups, inheritors. */
-export function WorkspaceIssuesTab({ workspaceId }: { workspaceId: string }) {
-  const [{ data, fetching, error }] = useQuery({
+export function WorkspaceIssuesTab(props: {
+  workspaceId: string;
+  projectId: string;
+}) {
+  const { workspaceId, projectId } = props;
+  const [{ data, fetching, error }, reexecute] = useQuery({
     query: WorkspaceIssuesDocument,
     variables: { id: workspaceId },
   });
+  // Runs starting and ending move the live-run highlight.
+  useRefreshOn(ProjectRunsChangedDocument, { projectId }, () =>
+    reexecute({ requestPolicy: "network-only" }),
+  );
   if (data === undefined) {
     return <LoadState what="the issues" fetching={fetching} error={error} />;
   }

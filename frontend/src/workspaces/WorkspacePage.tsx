@@ -1,9 +1,12 @@
 import { useQuery } from "urql";
 
 import {
+  ProjectWorkspacesChangedDocument,
+  WorkspaceOperationsChangedDocument,
   WorkspacePageDocument,
   type WorkspaceDetailFragment,
 } from "../graphql/generated";
+import { useRefreshOn, useRefreshWhile } from "../graphql/live";
 import { useTitle } from "../routing/router";
 import { paths } from "../routing/routes";
 import { Breadcrumbs } from "../ui/Breadcrumbs";
@@ -24,12 +27,35 @@ import { WorkspaceIssuesTab } from "./WorkspaceIssuesTab";
 
 /** The workspace detail screen. */
 export function WorkspacePage({ id }: { id: string }) {
-  const [{ data, fetching, error }] = useQuery({
+  const [{ data, fetching, error }, reexecute] = useQuery({
     query: WorkspacePageDocument,
     variables: { id },
   });
   const [tab, selectTab] = useWorkspaceTab(id);
   const workspace = data?.executionWorkspace;
+  const projectId = workspace?.project.id ?? "";
+
+  // Services, settings and status change under the operator's eyes: a
+  // service start or stop is an operation, settings and status changes are
+  // workspace changes. A service on its way up or down is asked after until
+  // it settles.
+  const refresh = () => reexecute({ requestPolicy: "network-only" });
+  useRefreshOn(
+    WorkspaceOperationsChangedDocument,
+    { workspaceId: id },
+    refresh,
+  );
+  const settling = (workspace?.commands ?? []).some(
+    ({ service }) =>
+      service?.status === "STARTING" || service?.status === "STOPPING",
+  );
+  useRefreshWhile(settling, refresh);
+  useRefreshOn(
+    ProjectWorkspacesChangedDocument,
+    { projectId },
+    refresh,
+    projectId !== "",
+  );
   useTitle(workspace?.name ?? "Workspace");
 
   if (workspace === undefined) {
@@ -49,7 +75,9 @@ export function WorkspacePage({ id }: { id: string }) {
       >
         {tab === "configuration" && <ConfigurationTab workspace={workspace} />}
         {tab === "runtime-logs" && <RuntimeLogsTab workspaceId={id} />}
-        {tab === "issues" && <WorkspaceIssuesTab workspaceId={id} />}
+        {tab === "issues" && (
+          <WorkspaceIssuesTab workspaceId={id} projectId={projectId} />
+        )}
       </Tabs>
     </>
   );

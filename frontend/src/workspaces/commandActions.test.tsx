@@ -12,7 +12,7 @@ function deferred() {
 }
 
 describe("useCommandActions", () => {
-  it("shows a pending action and ignores a duplicate while it runs", async () => {
+  it("shows a pending action and ignores a duplicate", async () => {
     const { result } = renderHook(() => useCommandActions());
     const answer = deferred();
     let sent = 0;

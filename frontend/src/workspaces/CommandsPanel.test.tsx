@@ -1,0 +1,134 @@
+import { fireEvent, render, screen, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+
+import { App } from "../App";
+import { TOKEN_KEY } from "../auth/token";
+import { WORKSPACE_ID, workspaceDetail } from "../test/fixtures";
+import { VIEWER, fakeServer, type Answer } from "../test/graphqlServer";
+
+function openWorkspace(answers: Record<string, Answer>) {
+  localStorage.setItem(TOKEN_KEY, "good");
+  window.history.replaceState(null, "", `/workspaces/${WORKSPACE_ID}`);
+  const server = fakeServer({
+    Viewer: VIEWER,
+    WorkspacePage: { executionWorkspace: workspaceDetail() },
+    ...answers,
+  });
+  render(<App />);
+  return server;
+}
+
+const runningWeb = {
+  __typename: "RuntimeService" as const,
+  id: "s1",
+  name: "web",
+  status: "RUNNING" as const,
+  health: "HEALTHY" as const,
+  pid: 4242,
+  port: 20000,
+  url: "http://127.0.0.1:20000",
+  exitCode: null,
+  failureReason: null,
+};
+
+describe("workspace commands panel actions", () => {
+  it("shows a start as pending and sends it once", async () => {
+    let answer: (data: object) => void = () => {};
+    const server = openWorkspace({
+      StartWorkspaceService: () =>
+        new Promise<object>((resolve) => {
+          answer = resolve;
+        }),
+    });
+    const start = await screen.findByRole("button", { name: "Start web" });
+
+    fireEvent.click(start);
+    fireEvent.click(start);
+
+    expect(await screen.findByText("Starting web…")).toBeDefined();
+    expect((start as HTMLButtonElement).disabled).toBe(true);
+    const starts = server.requests.filter(
+      (r) => r.operationName === "StartWorkspaceService",
+    );
+    expect(starts).toHaveLength(1);
+    expect(starts[0]?.variables).toEqual({
+      workspaceId: WORKSPACE_ID,
+      name: "web",
+    });
+
+    answer({
+      startWorkspaceService: {
+        __typename: "WorkspaceServicesSuccess",
+        services: [runningWeb],
+      },
+    });
+    expect(await screen.findByText("Workspace service started.")).toBeDefined();
+    expect(screen.queryByText("Starting web…")).toBeNull();
+  });
+
+  it("shows a failed job's error in red", async () => {
+    openWorkspace({
+      RunWorkspaceJob: {
+        runWorkspaceJob: {
+          __typename: "RunWorkspaceJobSuccess",
+          operation: {
+            __typename: "WorkspaceOperation",
+            id: "o1",
+            status: "FAILED",
+            exitCode: 3,
+            stderrExcerpt: "warming up\nno database\n",
+          },
+        },
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Run migrate" }));
+
+    const alert = await screen.findByRole("alert");
+    expect(alert.textContent).toBe(
+      "Workspace job failed with exit code 3: no database",
+    );
+    expect(alert.className).toBe("alert");
+  });
+
+  it("shows the server's refusal", async () => {
+    openWorkspace({
+      StopWorkspaceService: {
+        stopWorkspaceService: {
+          __typename: "ConflictError",
+          message: "Service web is already stopping.",
+        },
+      },
+      WorkspacePage: {
+        executionWorkspace: workspaceDetail({
+          commands: [
+            {
+              __typename: "WorkspaceCommand",
+              name: "web",
+              kind: "SERVICE",
+              command: "npm run dev",
+              port: "auto",
+              service: runningWeb,
+            },
+          ],
+        }),
+      },
+    });
+    const services = await screen.findByRole("list", { name: "Services" });
+    expect(within(services).getByText("Running")).toBeDefined();
+    fireEvent.click(within(services).getByRole("button", { name: "Stop web" }));
+
+    expect((await screen.findByRole("alert")).textContent).toBe(
+      "Service web is already stopping.",
+    );
+  });
+
+  it("disables every action without a working directory", async () => {
+    openWorkspace({
+      WorkspacePage: { executionWorkspace: workspaceDetail({ cwd: "" }) },
+    });
+    const run = await screen.findByRole("button", { name: "Run migrate" });
+    expect((run as HTMLButtonElement).disabled).toBe(true);
+    const start = screen.getByRole("button", { name: "Start web" });
+    expect((start as HTMLButtonElement).disabled).toBe(true);
+  });
+});
