@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { FakeSocket } from "../test/FakeSocket";
 import { connect } from "./client";
-import { useRefreshOn, useRefreshWhile } from "./live";
+import { useRefreshOn } from "./live";
 
 const Changes = gql<unknown, { projectId: string }>`
   subscription Changes($projectId: ID!) {
@@ -68,29 +68,5 @@ describe("useRefreshOn", () => {
       expect(socket.sent).toContainEqual({ id, type: "complete" }),
     );
     connection.close();
-  });
-});
-
-function Poller(props: { active: boolean; refresh: () => void }) {
-  useRefreshWhile(props.active, props.refresh, 1000);
-  return null;
-}
-
-describe("useRefreshWhile", () => {
-  it("asks again each interval only while active", () => {
-    vi.useFakeTimers();
-    try {
-      const refresh = vi.fn();
-      const view = render(<Poller active={true} refresh={refresh} />);
-
-      vi.advanceTimersByTime(3000);
-      expect(refresh).toHaveBeenCalledTimes(3);
-
-      view.rerender(<Poller active={false} refresh={refresh} />);
-      vi.advanceTimersByTime(3000);
-      expect(refresh).toHaveBeenCalledTimes(3);
-    } finally {
-      vi.useRealTimers();
-    }
   });
 });

@@ -35,23 +35,3 @@ export function useRefreshOn<Variables extends Record<string, unknown>>(
     return unsubscribe;
   }, [client, subscription, key, enabled]);
 }
-
-/**
- * Calls `refresh` every `intervalMs` while `active`: for states that no
- * subscription announces the end of (a service between starting and
- * running, until the server streams service status).
- */
-export function useRefreshWhile(
-  active: boolean,
-  refresh: () => void,
-  intervalMs = 1000,
-): void {
-  const latest = useRef(refresh);
-  latest.current = refresh;
-
-  useEffect(() => {
-    if (!active) return;
-    const timer = window.setInterval(() => latest.current(), intervalMs);
-    return () => window.clearInterval(timer);
-  }, [active, intervalMs]);
-}

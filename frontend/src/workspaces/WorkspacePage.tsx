@@ -2,11 +2,11 @@ import { useQuery } from "urql";
 
 import {
   ProjectWorkspacesChangedDocument,
-  WorkspaceOperationsChangedDocument,
   WorkspacePageDocument,
+  WorkspaceServicesChangedDocument,
   type WorkspaceDetailFragment,
 } from "../graphql/generated";
-import { useRefreshOn, useRefreshWhile } from "../graphql/live";
+import { useRefreshOn } from "../graphql/live";
 import { useTitle } from "../routing/router";
 import { paths } from "../routing/routes";
 import { Breadcrumbs } from "../ui/Breadcrumbs";
@@ -35,21 +35,9 @@ export function WorkspacePage({ id }: { id: string }) {
   const workspace = data?.executionWorkspace;
   const projectId = workspace?.project.id ?? "";
 
-  // Services, settings and status change under the operator's eyes: a
-  // service start or stop is an operation, settings and status changes are
-  // workspace changes. A service on its way up or down is asked after until
-  // it settles.
+  // Services, settings and status change under the operator's eyes.
   const refresh = () => reexecute({ requestPolicy: "network-only" });
-  useRefreshOn(
-    WorkspaceOperationsChangedDocument,
-    { workspaceId: id },
-    refresh,
-  );
-  const settling = (workspace?.commands ?? []).some(
-    ({ service }) =>
-      service?.status === "STARTING" || service?.status === "STOPPING",
-  );
-  useRefreshWhile(settling, refresh);
+  useRefreshOn(WorkspaceServicesChangedDocument, { workspaceId: id }, refresh);
   useRefreshOn(
     ProjectWorkspacesChangedDocument,
     { projectId },
