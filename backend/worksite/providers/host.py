@@ -1,0 +1,140 @@
+"""What the domain asks of the machine a workspace lives on: the WorkspaceHost protocol.
+
+Two implementations: LocalHost (providers/local.py: GitPython and local processes)
+and SshHost (providers/ssh_host.py: the same over an SSH connection). Paths are
+strings in the host's own filesystem. Run directories are named by an operation's
+log path ("<workspace id>/<operation id>"); each host keeps them where it keeps its
+files, and the server's own copy of the logs is always under the data directory,
+so log readers and subscriptions never need to know where a command ran.
+
+Git failures raise git.GitError with git's message on both hosts; an SSH host adds
+the errors of providers/ssh.py (unreachable, host key refused, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Protocol
+
+from worksite.providers.git import WorktreeState
+from worksite.runtime.logs import LogChunk
+from worksite.runtime.processes import SupervisorError, SupervisorState
+
+WAIT_POLL = 0.05
+
+
+class WorkspaceHost(Protocol):
+    """A machine that holds repositories, worktrees and supervised commands."""
+
+    @property
+    def label(self) -> str:
+        """Where this is, for messages: "this machine" or "deploy@build-1:22"."""
+        ...
+
+    @property
+    def root(self) -> str:
+        """The directory workspaces are made in."""
+        ...
+
+    # Repositories and worktrees
+
+    async def repository(self, repo_url: str, checkout: str) -> str:
+        """The repository worktrees are made from: `checkout` if it is one, else a
+        clone of `repo_url` made once and kept."""
+        ...
+
+    async def resolve_commit(self, repo: str, ref: str) -> str: ...
+
+    async def free_branch(self, repo: str, wanted: str) -> str:
+        """`wanted`, or `wanted-2`, `wanted-3`... if a branch of that name exists."""
+        ...
+
+    async def branch_exists(self, repo: str, branch: str) -> bool: ...
+
+    async def current_branch(self, path: str) -> str | None: ...
+
+    async def free_worktree_path(self, project_key: str, branch: str) -> str:
+        """A directory under the root, named after the branch, that does not exist."""
+        ...
+
+    async def add_worktree(self, repo: str, path: str, branch: str, start: str) -> str:
+        """Check a new `branch` from `start` out at `path`; returns git's output."""
+        ...
+
+    async def restore_worktree(self, repo: str, path: str, branch: str) -> str: ...
+
+    async def worktree_state(
+        self, repo: str, path: str, branch: str, base: str
+    ) -> WorktreeState: ...
+
+    async def save_work(self, repo: str, path: str, branch: str, ref: str) -> str:
+        """Point `ref` at a commit of the branch plus every uncommitted change."""
+        ...
+
+    async def remove_worktree(self, repo: str, path: str) -> str: ...
+
+    async def delete_branch_if_merged(self, repo: str, branch: str, base: str) -> str: ...
+
+    async def is_dir(self, path: str) -> bool: ...
+
+    # Supervised commands
+
+    def run_dir(self, log_path: str) -> str:
+        """Where the supervisor of the operation with this log path keeps its files."""
+        ...
+
+    async def base_env(self) -> dict[str, str]:
+        """The variables commands inherit from the host (PATH, HOME, LANG...)."""
+        ...
+
+    async def spawn_supervised(
+        self, run_dir: str, argv: list[str], cwd: str, env: dict[str, str], grace: float
+    ) -> SupervisorState:
+        """Start argv under a detached supervisor; its first state (see processes.py)."""
+        ...
+
+    async def read_state(self, run_dir: str) -> SupervisorState | None: ...
+
+    async def is_alive(self, state: SupervisorState) -> bool: ...
+
+    async def request_stop(self, state: SupervisorState) -> bool:
+        """SIGTERM to the supervisor, if it is still the one; False if it is gone."""
+        ...
+
+    async def read_log(self, run_dir: str, offset: int, limit: int) -> LogChunk: ...
+
+    async def mirror_logs(self, run_dir: str, local_dir: Path) -> int:
+        """Bring the server's copy of the logs in local_dir up to date with run_dir;
+        the number of bytes of output copied."""
+        ...
+
+
+async def wait_ended(
+    host: WorkspaceHost, run_dir: str, timeout: float, poll: float = WAIT_POLL
+) -> SupervisorState:
+    """Wait until the supervisor in run_dir records the end of its command.
+
+    TimeoutError after timeout seconds; SupervisorError when the supervisor is gone
+    without recording the end (it was killed, say).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        state = await host.read_state(run_dir)
+        if state is None:
+            raise SupervisorError(f"Expected a supervised run in {run_dir}, found none.")
+        if state.ended:
+            return state
+        if not await host.is_alive(state):
+            # It may have written the end just before exiting, after our read.
+            final = await host.read_state(run_dir)
+            if final is not None and final.ended:
+                return final
+            raise SupervisorError(
+                f"The supervisor in {run_dir} on {host.label} is gone without "
+                "recording how its command ended."
+            )
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{run_dir}: still running after {timeout} s")
+        await asyncio.sleep(poll)
