@@ -9,7 +9,10 @@ cannot open what it holds, and says so rather than using garbage.
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import re
+import traceback
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -17,6 +20,12 @@ from cryptography.fernet import Fernet, InvalidToken
 from worksite.settings import Settings
 
 KEY_FILE = "secret-key"
+# A private key block, also cut short or with its newlines escaped (as in a repr).
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
+    re.DOTALL,
+)
+MASK = "[private key removed]"
 
 
 class SecretKeyError(Exception):
@@ -62,3 +71,23 @@ def _stored_key(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(Fernet.generate_key().decode() + "\n")
     return path.read_text().strip()
+
+
+def mask(text: str) -> str:
+    """text with every private key block (whole or partial) replaced by MASK."""
+    return _PRIVATE_KEY.sub(MASK, text)
+
+
+class MaskSecrets(logging.Filter):
+    """Removes private keys from log records (GraphQL errors may quote client input)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "PRIVATE KEY" in message:
+            record.msg, record.args = mask(message), None
+        if record.exc_info and record.exc_info[0] is not None:
+            # The traceback repeats the exception's message: render it here, masked.
+            trace = "".join(traceback.format_exception(*record.exc_info))
+            if "PRIVATE KEY" in trace:
+                record.exc_text, record.exc_info = mask(trace).rstrip("\n"), None
+        return True

@@ -102,6 +102,17 @@ async def test_an_unknown_ref_and_a_bad_url_are_git_errors(
         await host.repository(f"file://{tmp_path}/missing", "")
 
 
+async def test_clones_refuse_transports_that_run_commands(
+    host: WorkspaceHost, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+
+    with pytest.raises(git_ops.GitError, match="could not clone"):
+        await host.repository(f"ext::sh -c touch% {marker}", "")
+
+    assert not marker.exists()
+
+
 async def test_close_work_is_measured_saved_and_removed(
     host: WorkspaceHost, git_repo: Path
 ) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from git import GitCommandError, Repo
-from git.exc import InvalidGitRepositoryError, NoSuchPathError
+from git.exc import InvalidGitRepositoryError, NoSuchPathError, UnsafeProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ def clone_once(url: str, repos_dir: Path) -> Path:
             url, partial, multi_options=["--no-checkout"],
             env={"GIT_ALLOW_PROTOCOL": "file:git:http:https:ssh"},
         )
+    except UnsafeProtocolError as exc:
+        raise GitError(f"could not clone {url}: {exc}") from None
     except GitCommandError as exc:
         raise GitError(f"could not clone {url}: {_stderr(exc)}") from None
     partial.rename(target)

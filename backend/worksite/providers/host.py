@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -23,6 +24,19 @@ from worksite.runtime.logs import LogChunk
 from worksite.runtime.processes import SupervisorError, SupervisorState
 
 WAIT_POLL = 0.05
+# supervisor.py needs this Python on the host.
+PYTHON_NEEDED = (3, 9)
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What a host offers that workspaces need."""
+
+    git: str | None  # `git --version`, None when there is no git
+    python: str | None  # "3.11 (/usr/bin/python3.11)", None when there is no python3
+    python_ok: bool  # at least PYTHON_NEEDED
+    root_exists: bool
+    root_writable: bool
 
 
 class WorkspaceHost(Protocol):
@@ -36,6 +50,10 @@ class WorkspaceHost(Protocol):
     @property
     def root(self) -> str:
         """The directory workspaces are made in."""
+        ...
+
+    async def inspect(self) -> HostFacts:
+        """What the host offers: git, python3 and the root directory."""
         ...
 
     # Repositories and worktrees

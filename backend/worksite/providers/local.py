@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 from worksite.providers import git
+from worksite.providers.host import PYTHON_NEEDED, HostFacts
 from worksite.runtime import logs, processes
 from worksite.settings import Settings
 
@@ -55,6 +59,23 @@ class LocalHost:
     def __init__(self, settings: Settings, root: str | None = None) -> None:
         self.settings = settings
         self.root = root or str(settings.sandbox_dir)
+
+    async def inspect(self) -> HostFacts:
+        git_version = None
+        if shutil.which("git"):
+            found = await asyncio.to_thread(
+                subprocess.run, ["git", "--version"], capture_output=True, text=True,
+                check=False,
+            )
+            git_version = found.stdout.strip() or None
+        root = Path(self.root)
+        return HostFacts(
+            git=git_version,
+            python=f"{sys.version_info[0]}.{sys.version_info[1]} ({sys.executable})",
+            python_ok=sys.version_info[:2] >= PYTHON_NEEDED,
+            root_exists=root.is_dir(),
+            root_writable=root.is_dir() and os.access(root, os.W_OK),
+        )
 
     # Repositories and worktrees
 

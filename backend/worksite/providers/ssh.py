@@ -391,7 +391,15 @@ class SshLink:
         self, connection: asyncssh.SSHClientConnection
     ) -> asyncssh.SFTPClient:
         if self._sftp is None or self._connection is not connection:
-            self._sftp = await connection.start_sftp_client()
+            try:
+                self._sftp = await connection.start_sftp_client()
+            except (asyncssh.ChannelOpenError, asyncssh.SFTPError) as error:
+                if connection.is_closed():
+                    raise
+                raise SshError(
+                    f"{self.target.label} offers no SFTP subsystem, which Worksite uses "
+                    f"to read logs and state: {_reason(error)}"
+                ) from None
         return self._sftp
 
     def _drop(self, connection: asyncssh.SSHClientConnection | None) -> None:

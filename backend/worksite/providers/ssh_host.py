@@ -20,11 +20,12 @@ import hashlib
 import json
 import posixpath
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from weakref import WeakValueDictionary
 
 from worksite.providers import git
+from worksite.providers.host import PYTHON_NEEDED, HostFacts
 from worksite.providers.local import PASSED_THROUGH
 from worksite.providers.ssh import Completed, SshError, SshLink
 from worksite.runtime import logs, processes
@@ -71,7 +72,8 @@ CLONE = r"""
 url=$1 target=$2
 [ -e "$target/.git" ] && exit 0
 mkdir -p "$(dirname "$target")" && rm -rf "$target.partial" &&
-git clone --quiet --no-checkout -- "$url" "$target.partial" && mv "$target.partial" "$target"
+GIT_ALLOW_PROTOCOL=file:git:http:https:ssh \
+  git clone --quiet --no-checkout -- "$url" "$target.partial" && mv "$target.partial" "$target"
 """
 
 RESOLVE_COMMIT = r"""
@@ -173,8 +175,18 @@ class HostPython:
     env: dict[str, str]
 
 
-# One clone per (host, URL) at a time.
-_clone_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+INSPECT = r"""
+root=$1
+if command -v git >/dev/null 2>&1; then echo "git $(git --version)"; fi
+python3 -I -S -c 'import sys; print("python %d %d %s" % (*sys.version_info[:2], sys.executable))'
+if [ -d "$root" ]; then
+  if [ -w "$root" ]; then echo "root writable"; else echo "root read-only"; fi
+fi
+exit 0
+"""
+
+# One clone per (host, URL) at a time; a lock lives while someone holds or awaits it.
+_clone_locks: WeakValueDictionary[tuple[str, str], asyncio.Lock] = WeakValueDictionary()
 
 
 class SshHost:
@@ -189,6 +201,20 @@ class SshHost:
     def label(self) -> str:
         return self.link.target.label
 
+    async def inspect(self) -> HostFacts:
+        result = await self._script(INSPECT, self.root)
+        lines = (line.split(" ", 1) for line in result.stdout.splitlines())
+        facts = {words[0]: words[1] for words in lines if len(words) == 2}
+        python, python_ok = None, False
+        if "python" in facts:
+            major, minor, path = facts["python"].split(" ", 2)
+            python = f"{major}.{minor} ({path})"
+            python_ok = (int(major), int(minor)) >= PYTHON_NEEDED
+        return HostFacts(
+            git=facts.get("git"), python=python, python_ok=python_ok,
+            root_exists="root" in facts, root_writable=facts.get("root") == "writable",
+        )
+
     # Repositories and worktrees
 
     async def repository(self, repo_url: str, checkout: str) -> str:
@@ -200,7 +226,7 @@ class SshHost:
                 f"{self.label}, and there is no repo URL to clone"
             )
         target = posixpath.join(self.state_dir, "repos", git.clone_name(repo_url))
-        async with _clone_locks[(self.link.target.key, repo_url)]:
+        async with _clone_locks.setdefault((self.link.target.key, repo_url), asyncio.Lock()):
             result = await self._script(CLONE, repo_url, target, timeout=GIT_TIMEOUT)
         if not result.ok:
             raise git.GitError(f"could not clone {repo_url} on {self.label}: {_said(result)}")
@@ -378,7 +404,7 @@ class SshHost:
             str(facts.get("python", "")), tuple(facts.get("version", (0, 0))),
             dict(facts.get("env", {})),
         )
-        if python.version < (3, 9) or not python.path:
+        if python.version < PYTHON_NEEDED or not python.path:
             raise SshError(
                 f"python3 3.9 or later is needed on {self.label} to supervise commands, "
                 f"found {'.'.join(map(str, python.version)) if result.ok else 'none'}"
