@@ -23,7 +23,7 @@ from worksite.domain import validation
 from worksite.domain.auth import Principal, require_operator
 from worksite.domain.errors import Conflict, InvalidInput
 from worksite.domain.lookup import find
-from worksite.models import Environment
+from worksite.models import Environment, ExecutionWorkspace
 from worksite.models.enums import EnvironmentKind
 from worksite.providers.host import PYTHON_NEEDED, WorkspaceHost
 from worksite.providers.local import LocalHost
@@ -292,3 +292,9 @@ def _host_key(value: str) -> str:
 
 def _address(environment: Environment) -> str:
     return f"{environment.user}@{environment.host}:{environment.port}"
+
+
+async def workspace_host(settings: Settings, workspace: ExecutionWorkspace) -> WorkspaceHost:
+    """The machine a workspace lives on."""
+    environment = await Environment.get(id=workspace.environment_id)  # type: ignore[attr-defined]
+    return host_for(settings, environment)

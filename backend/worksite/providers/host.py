@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Protocol
 
 from worksite.providers.git import WorktreeState
+from worksite.providers.ssh import HostUnreachable
 from worksite.runtime.logs import LogChunk
 from worksite.runtime.processes import SupervisorError, SupervisorState
 
-WAIT_POLL = 0.05
 # supervisor.py needs this Python on the host.
 PYTHON_NEEDED = (3, 9)
 
@@ -50,6 +50,11 @@ class WorkspaceHost(Protocol):
     @property
     def root(self) -> str:
         """The directory workspaces are made in."""
+        ...
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between looks at a running command's state."""
         ...
 
     async def inspect(self) -> HostFacts:
@@ -130,29 +135,57 @@ class WorkspaceHost(Protocol):
 
 
 async def wait_ended(
-    host: WorkspaceHost, run_dir: str, timeout: float, poll: float = WAIT_POLL
+    host: WorkspaceHost,
+    run_dir: str,
+    timeout: float,
+    copy_to: Path | None = None,
+    patience: float = 0.0,
 ) -> SupervisorState:
     """Wait until the supervisor in run_dir records the end of its command.
 
+    With copy_to, the server's copy of the logs is kept current meanwhile and is
+    complete on return. A host that cannot be reached is asked again for up to
+    `patience` seconds (the command goes on there meanwhile), then HostUnreachable.
     TimeoutError after timeout seconds; SupervisorError when the supervisor is gone
     without recording the end (it was killed, say).
     """
     deadline = time.monotonic() + timeout
+    lost_at: float | None = None
     while True:
-        state = await host.read_state(run_dir)
-        if state is None:
-            raise SupervisorError(f"Expected a supervised run in {run_dir}, found none.")
-        if state.ended:
+        try:
+            if copy_to is not None:
+                await host.mirror_logs(run_dir, copy_to)
+            state = await _ended_state(host, run_dir)
+        except HostUnreachable:
+            lost_at = lost_at or time.monotonic()
+            if time.monotonic() - lost_at >= patience:
+                raise
+            state = None
+        else:
+            lost_at = None
+        if state is not None:
+            if copy_to is not None:
+                await host.mirror_logs(run_dir, copy_to)
             return state
-        if not await host.is_alive(state):
-            # It may have written the end just before exiting, after our read.
-            final = await host.read_state(run_dir)
-            if final is not None and final.ended:
-                return final
-            raise SupervisorError(
-                f"The supervisor in {run_dir} on {host.label} is gone without "
-                "recording how its command ended."
-            )
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{run_dir}: still running after {timeout} s")
-        await asyncio.sleep(poll)
+        await asyncio.sleep(host.poll_interval)
+
+
+async def _ended_state(host: WorkspaceHost, run_dir: str) -> SupervisorState | None:
+    """The final state once the command has ended; None while it runs."""
+    state = await host.read_state(run_dir)
+    if state is None:
+        raise SupervisorError(f"Expected a supervised run in {run_dir}, found none.")
+    if state.ended:
+        return state
+    if await host.is_alive(state):
+        return None
+    # It may have written the end just before exiting, after our read.
+    final = await host.read_state(run_dir)
+    if final is not None and final.ended:
+        return final
+    raise SupervisorError(
+        f"The supervisor in {run_dir} on {host.label} is gone without recording how "
+        "its command ended."
+    )

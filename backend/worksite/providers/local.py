@@ -55,6 +55,7 @@ class LocalHost:
     """This machine as a WorkspaceHost: GitPython in threads, local supervisors."""
 
     label = "this machine"
+    poll_interval = 0.05
 
     def __init__(self, settings: Settings, root: str | None = None) -> None:
         self.settings = settings

@@ -34,6 +34,8 @@ from worksite.runtime.processes import SupervisorError, SupervisorState
 SUPERVISOR_SOURCE = processes.SUPERVISOR_SCRIPT.read_bytes()
 SUPERVISOR_NAME = f"supervisor-{hashlib.sha256(SUPERVISOR_SOURCE).hexdigest()[:12]}.py"
 START_TIMEOUT = 30.0
+# Each look at a running command is two SFTP reads, plus the new log bytes.
+POLL_INTERVAL = 0.2
 GIT_TIMEOUT = 600.0
 # The files a supervisor writes that the server keeps a copy of (not state.json,
 # which is only ever read where the supervisor runs).
@@ -191,6 +193,8 @@ _clone_locks: WeakValueDictionary[tuple[str, str], asyncio.Lock] = WeakValueDict
 
 class SshHost:
     """The host of an SSH environment, reached through its pooled SshLink."""
+
+    poll_interval = POLL_INTERVAL
 
     def __init__(self, link: SshLink, root: str) -> None:
         self.link = link
