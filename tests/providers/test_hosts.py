@@ -268,3 +268,55 @@ async def test_a_command_that_cannot_start_ends_at_once_with_127(
 
     assert state.ended and state.exit_code == 127
     assert "no-such-program-here" in (await host.read_log(run_dir, 0, 4096)).content
+
+
+# Talking to what runs there
+
+
+async def test_a_port_on_the_host_is_reached_through_the_host(host: WorkspaceHost) -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"pong " + await reader.readline())
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        reader, writer = await host.open_tcp(port)
+        writer.write(b"ping\n")
+        await writer.drain()
+        reply = await reader.read()
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert reply == b"pong ping\n"
+    with pytest.raises(ConnectionRefusedError):
+        await host.open_tcp(port)
+
+
+async def test_a_check_command_runs_in_its_directory_to_its_exit_code(
+    host: WorkspaceHost, tmp_path: Path
+) -> None:
+    env = {**await host.base_env(), "WANTED": str(tmp_path)}
+    (tmp_path / "marker").write_text("")
+
+    here = await host.run_check('test "$(pwd)" = "$WANTED"', str(tmp_path), env, 10)
+    found = await host.run_check("test -f marker && exit 4", str(tmp_path), env, 10)
+    slow = await host.run_check("sleep 30", str(tmp_path), env, 1)
+
+    assert (here, found, slow) == (0, 4, -1)
+
+
+async def test_directories_are_resolved_through_symlinks(
+    host: WorkspaceHost, tmp_path: Path
+) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    (tmp_path / "file").write_text("")
+
+    assert await host.real_dir(str(tmp_path / "link")) == str(tmp_path / "real")
+    assert await host.real_dir(str(tmp_path / "file")) is None
+    assert await host.real_dir(str(tmp_path / "missing")) is None
+    assert await host.real_dir(str(tmp_path / "missing" / "deeper")) is None

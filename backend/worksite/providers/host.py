@@ -102,6 +102,27 @@ class WorkspaceHost(Protocol):
 
     async def is_dir(self, path: str) -> bool: ...
 
+    async def real_dir(self, path: str) -> str | None:
+        """The path with every symlink resolved, if it is a directory; else None."""
+        ...
+
+    # Talking to what runs there
+
+    async def open_tcp(
+        self, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to a port on the host's loopback interface (a service's port).
+
+        ConnectionRefusedError when nothing listens there."""
+        ...
+
+    async def run_check(
+        self, command: str, cwd: str, env: dict[str, str], timeout: float
+    ) -> int:
+        """Run a short shell command (a readiness check) to its exit code; -1 when it
+        ran out of time."""
+        ...
+
     # Supervised commands
 
     def run_dir(self, log_path: str) -> str:

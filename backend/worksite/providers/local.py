@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections import defaultdict
@@ -122,6 +123,34 @@ class LocalHost:
 
     async def is_dir(self, path: str) -> bool:
         return Path(path).is_dir()
+
+    async def real_dir(self, path: str) -> str | None:
+        try:
+            real = Path(path).resolve(strict=True)
+        except OSError:
+            return None
+        return str(real) if real.is_dir() else None
+
+    # Talking to what runs here
+
+    async def open_tcp(
+        self, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", port)
+
+    async def run_check(
+        self, command: str, cwd: str, env: dict[str, str], timeout: float
+    ) -> int:
+        process = await asyncio.create_subprocess_exec(
+            "/bin/sh", "-c", command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        try:
+            return await asyncio.wait_for(process.wait(), timeout)
+        except TimeoutError:
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+            return -1
 
     # Supervised commands
 

@@ -22,6 +22,7 @@ first is accepted and handed to `on_host_key` to be stored.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import shlex
@@ -279,6 +280,45 @@ class SshLink:
                 return None
 
         return await self._on_connection(attempt, retry=True)
+
+    async def is_dir(self, path: str) -> bool:
+        async def attempt(connection: asyncssh.SSHClientConnection) -> bool:
+            return bool(await (await self._sftp_client(connection)).isdir(path))
+
+        return await self._on_connection(attempt, retry=True)
+
+    async def realpath(self, path: str) -> str | None:
+        """The path with symlinks resolved (its last part may not exist); None when a
+        directory on the way does not exist."""
+
+        async def attempt(connection: asyncssh.SSHClientConnection) -> str | None:
+            sftp = await self._sftp_client(connection)
+            try:
+                return str(await sftp.realpath(path))
+            except asyncssh.SFTPNoSuchFile:
+                return None
+
+        return await self._on_connection(attempt, retry=True)
+
+    async def open_tcp(
+        self, host: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A TCP connection made from the host (direct-tcpip), as asyncio streams.
+
+        ConnectionRefusedError when the host could not connect."""
+        connection, _ = await self._connect()
+        try:
+            reader, writer = await connection.open_connection(host, port)
+        except asyncssh.ChannelOpenError as error:
+            if connection.is_closed():
+                self._drop(connection)
+                raise HostUnreachable(
+                    f"The connection to {self.target.label} dropped: {_reason(error)}"
+                ) from None
+            raise ConnectionRefusedError(
+                errno.ECONNREFUSED, f"{host}:{port} on {self.target.label}: {error.reason}"
+            ) from None
+        return reader, writer  # type: ignore[return-value]  # the same stream methods
 
     async def write(self, path: str, data: bytes, mode: int = 0o644) -> None:
         """Put a file on the host whole: written beside it, then renamed over it."""

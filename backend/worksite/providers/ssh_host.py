@@ -27,7 +27,7 @@ from weakref import WeakValueDictionary
 from worksite.providers import git
 from worksite.providers.host import PYTHON_NEEDED, HostFacts
 from worksite.providers.local import PASSED_THROUGH
-from worksite.providers.ssh import Completed, SshError, SshLink
+from worksite.providers.ssh import CommandTimeout, Completed, SshError, SshLink
 from worksite.runtime import logs, processes
 from worksite.runtime.processes import SupervisorError, SupervisorState
 
@@ -302,7 +302,29 @@ class SshHost:
         return (await self._git_script(DELETE_BRANCH_IF_MERGED, repo, branch, base)).strip()
 
     async def is_dir(self, path: str) -> bool:
-        return (await self._run("test", "-d", path)).ok
+        return await self.link.is_dir(path)
+
+    async def real_dir(self, path: str) -> str | None:
+        real = await self.link.realpath(path)
+        return real if real is not None and await self.link.is_dir(real) else None
+
+    # Talking to what runs there
+
+    async def open_tcp(
+        self, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await self.link.open_tcp("127.0.0.1", port)
+
+    async def run_check(
+        self, command: str, cwd: str, env: dict[str, str], timeout: float
+    ) -> int:
+        variables = [f"{name}={value}" for name, value in env.items()]
+        argv = ["env", "-i", *variables, "sh", "-c", 'cd "$1" && exec sh -c "$2"']
+        try:
+            result = await self.link.run([*argv, "sh", cwd, command], timeout=timeout)
+        except CommandTimeout:
+            return -1
+        return result.exit_status
 
     # Supervised commands
 
