@@ -7,7 +7,7 @@ what happened "on the host" by reading the files directly.
 from __future__ import annotations
 
 import asyncio
-import subprocess
+import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -146,7 +146,7 @@ async def test_a_merged_branch_is_deleted_and_a_gone_worktree_restored(
     host: WorkspaceHost, git_repo: Path
 ) -> None:
     path = await _worktree(host, git_repo, "PAP-3-merged")
-    subprocess.run(["rm", "-rf", path], check=True)
+    shutil.rmtree(path)
 
     restored = await host.restore_worktree(str(git_repo), path, "PAP-3-merged")
     await host.remove_worktree(str(git_repo), path)
