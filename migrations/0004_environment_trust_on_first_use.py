@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('worksite', '0002_close_and_cleanup')]
+    dependencies = [('worksite', '0003_runtime_services')]
 
     initial = False
 
