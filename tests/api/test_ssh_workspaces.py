@@ -60,7 +60,8 @@ class SshProject:
 async def ssh_project(
     api: Api, server: SshServer, tmp_path: Path, repo: Path, **fields: Any
 ) -> SshProject:
-    project = SshProject(api, server, tmp_path / "host-root")
+    # Under the data directory, so the fixtures' teardown ends what runs "there" too.
+    project = SshProject(api, server, api.settings.data_dir / "host-root")
     await project.create(repo, **fields)
     return project
 

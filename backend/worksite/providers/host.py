@@ -53,6 +53,11 @@ class WorkspaceHost(Protocol):
         ...
 
     @property
+    def address(self) -> str:
+        """The host's address as clients of its services use it."""
+        ...
+
+    @property
     def poll_interval(self) -> float:
         """Seconds between looks at a running command's state."""
         ...
@@ -121,6 +126,14 @@ class WorkspaceHost(Protocol):
     ) -> int:
         """Run a short shell command (a readiness check) to its exit code; -1 when it
         ran out of time."""
+        ...
+
+    async def port_is_free(self, port: int) -> bool:
+        """Whether a server could listen on the port there now."""
+        ...
+
+    async def port_holder(self, port: int) -> str:
+        """Who holds a port that is not free, for a message."""
         ...
 
     # Supervised commands

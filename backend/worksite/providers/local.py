@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections import defaultdict
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from worksite.providers import git
 from worksite.providers.host import PYTHON_NEEDED, HostFacts
-from worksite.runtime import logs, processes
+from worksite.runtime import logs, ports, processes, readiness
 from worksite.settings import Settings
 
 # Variables a command may inherit from the server; nothing else (no tokens, no URLs).
@@ -56,6 +55,7 @@ class LocalHost:
     """This machine as a WorkspaceHost: GitPython in threads, local supervisors."""
 
     label = "this machine"
+    address = "127.0.0.1"
     poll_interval = 0.05
 
     def __init__(self, settings: Settings, root: str | None = None) -> None:
@@ -136,21 +136,18 @@ class LocalHost:
     async def open_tcp(
         self, port: int
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        return await asyncio.open_connection("127.0.0.1", port)
+        return await readiness.THIS_MACHINE.open_tcp(port)
 
     async def run_check(
         self, command: str, cwd: str, env: dict[str, str], timeout: float
     ) -> int:
-        process = await asyncio.create_subprocess_exec(
-            "/bin/sh", "-c", command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        try:
-            return await asyncio.wait_for(process.wait(), timeout)
-        except TimeoutError:
-            os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
-            return -1
+        return await readiness.THIS_MACHINE.run_check(command, cwd, env, timeout)
+
+    async def port_is_free(self, port: int) -> bool:
+        return ports.is_free(port)
+
+    async def port_holder(self, port: int) -> str:
+        return ports.holder(port)
 
     # Supervised commands
 

@@ -70,6 +70,26 @@ finally:
     os.close(fd)
 """
 
+# Exit 0 when a server could listen on the port on every address, else 1.
+PORT_IS_FREE = """
+import errno, socket, sys
+port = int(sys.argv[1])
+for family, address in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError:
+        continue
+    with sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            sock.bind((address, port))
+        except OSError as error:
+            if error.errno != errno.EADDRNOTAVAIL:
+                sys.exit(1)
+"""
+
 CLONE = r"""
 url=$1 target=$2
 [ -e "$target/.git" ] && exit 0
@@ -205,6 +225,10 @@ class SshHost:
     def label(self) -> str:
         return self.link.target.label
 
+    @property
+    def address(self) -> str:
+        return self.link.target.host
+
     async def inspect(self) -> HostFacts:
         result = await self._script(INSPECT, self.root)
         lines = (line.split(" ", 1) for line in result.stdout.splitlines())
@@ -313,7 +337,20 @@ class SshHost:
     async def open_tcp(
         self, port: int
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        return await self.link.open_tcp("127.0.0.1", port)
+        try:
+            return await self.link.open_tcp("127.0.0.1", port)
+        except ConnectionRefusedError:
+            return await self.link.open_tcp("::1", port)
+
+    async def port_is_free(self, port: int) -> bool:
+        python = await self._python()
+        result = await self._run(python.path, "-I", "-S", "-c", PORT_IS_FREE, str(port))
+        if result.exit_status not in (0, 1):
+            raise SshError(f"Could not check port {port} on {self.label}: {_said(result)}")
+        return result.ok
+
+    async def port_holder(self, port: int) -> str:
+        return f"a process on {self.label}"
 
     async def run_check(
         self, command: str, cwd: str, env: dict[str, str], timeout: float
