@@ -16,6 +16,9 @@ from tests.api.test_close import CLOSE, DONE
 from tests.api.test_ssh_workspaces import ssh_project
 from tests.conftest import serve_in_process
 from tests.support.api import Api
+from tests.support.gqlws import GraphQLWebSocket
+from tests.support.scenarios import OPERATION_LOG as OPERATION_LOG_STREAM
+from tests.support.server import ServerProcess
 from tests.support.services import (
     OPERATION_LOG,
     Workspace,
@@ -205,3 +208,32 @@ async def test_close_stops_the_services_on_the_host_before_removing_the_worktree
     assert (await service(api, workspace, "web"))["status"] == "STOPPED"
     assert not pid_alive(web["pid"])
     assert not workspace.cwd.exists()
+
+
+async def test_a_remote_log_reaches_subscribers_live_and_resumes_from_an_offset(
+    server: ServerProcess, server_api: Api, sshd: SshServer, tmp_path: Path,
+    git_repo: Path,
+) -> None:
+    workspace = await ssh_workspace(server_api, sshd, tmp_path, git_repo)
+    ticker = await started(server_api, workspace, "ticker")
+    run = ticker["startOperation"]["id"]
+    variables = {"operationId": run, "offset": 0}
+
+    async with GraphQLWebSocket.connect(server.ws_url, server.token) as client:
+        subscription = await client.subscribe(OPERATION_LOG_STREAM, variables)
+        first = await client.next_value(subscription)
+        (workspace.cwd / "next").write_text("")
+        second = await client.next_value(subscription)
+
+    async with GraphQLWebSocket.connect(server.ws_url, server.token) as client:
+        subscription = await client.subscribe(
+            OPERATION_LOG_STREAM, {**variables, "offset": first["nextOffset"]}
+        )
+        resumed = await client.next_value(subscription)
+        await stop(server_api, workspace, "ticker")
+        rest = [chunk async for chunk in client.values(subscription)]
+
+    assert (first["content"], first["offset"]) == ("first\n", 0)
+    assert (second["content"], second["offset"]) == ("second\n", 6)
+    assert resumed == second
+    assert all(chunk["__typename"] == "OutputChunk" for chunk in rest)
