@@ -22,6 +22,7 @@ import pytest
 from tests.support.api import Api
 from tests.support.postgres import PostgresCluster
 from tests.support.server import ServerProcess
+from tests.support.sshd import SshServer
 from tests.support.supervisors import stop_supervisors
 from worksite import db
 from worksite.app import create_app
@@ -54,6 +55,28 @@ def postgres() -> Iterator[PostgresCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[SshServer]:
+    """An OpenSSH server on a loopback port that the whole session shares."""
+    server = SshServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def own_sshd() -> Iterator[SshServer]:
+    """An OpenSSH server of this test's own, for tests that stop it or change its key."""
+    server = SshServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.remove()
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,8 @@ from worksite.domain.close import recover_interrupted
 from worksite.domain.monitor import Monitor
 from worksite.domain.projects import ensure_local_environment
 from worksite.events import bus
+from worksite.providers.ssh import pool as ssh_pool
+from worksite.secretbox import MaskSecrets
 from worksite.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,10 @@ async def healthz(request: Request) -> Response:
 
 def create_app(settings: Settings, migrate: bool = True) -> Starlette:
     graphql = GraphQLApp(settings)
+    # Errors for malformed input quote it; a private key sent there must not be logged.
+    execution_log = logging.getLogger("strawberry.execution")
+    if not any(isinstance(f, MaskSecrets) for f in execution_log.filters):
+        execution_log.addFilter(MaskSecrets())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -126,6 +132,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             # Services and jobs outlive the server; the next one adopts them.
             await monitor.close()
             await bus.stop()
+            await ssh_pool.close_all()
             await db.disconnect()
 
     routes: list[Any] = [

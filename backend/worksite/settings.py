@@ -5,13 +5,15 @@ WORKSITE_DATABASE_URL  defaults to SQLite inside the data directory
 WORKSITE_TOKEN         the operator token; generated and kept in the data dir if unset
 WORKSITE_CLEANUP_INTERVAL  seconds between automatic cleanup sweeps (default 60)
 WORKSITE_SERVICE_PORTS     ports for commands that ask for "auto" (default 20000-31999)
+WORKSITE_SECRET_KEY        the key sealing secrets at rest (a Fernet key); generated
+                           and kept in the data dir if unset
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TOKEN_FILE = "operator-token"
@@ -29,6 +31,8 @@ class Settings:
     cleanup_interval: float = 60.0
     # Ports handed to commands whose runtime config asks for "port": "auto".
     service_ports: range = range(20000, 32000)
+    # The key that seals secrets at rest; None: the key file in the data directory.
+    secret_key: str | None = field(default=None, repr=False)
 
     @property
     def logs_dir(self) -> Path:
@@ -57,6 +61,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir, database_url=database_url, operator_token=token,
         cleanup_interval=interval,
         service_ports=port_range(env.get("WORKSITE_SERVICE_PORTS") or SERVICE_PORTS),
+        secret_key=env.get("WORKSITE_SECRET_KEY") or None,
     )
 
 

@@ -6,6 +6,7 @@ import strawberry
 
 from worksite.api.context import Info
 from worksite.api.types.agent import Agent, Viewer, agent_type
+from worksite.api.types.environment import Environment, environment_type
 from worksite.api.types.enums import ViewerRole, WorkspaceStatus
 from worksite.api.types.issue import Issue, issue_type
 from worksite.api.types.operation import WorkspaceOperation, operation_type
@@ -14,6 +15,7 @@ from worksite.api.types.workspace import ExecutionWorkspace, list_workspaces, wo
 from worksite.domain import validation
 from worksite.domain.errors import WorksiteError
 from worksite.models import Agent as AgentModel
+from worksite.models import Environment as EnvironmentModel
 from worksite.models import ExecutionWorkspace as WorkspaceModel
 from worksite.models import Issue as IssueModel
 from worksite.models import IssueWorkspaceLink
@@ -42,6 +44,16 @@ class Query:
     async def agents(self) -> list[Agent]:
         rows = await AgentModel.filter(revoked_at=None).order_by("name")
         return [agent_type(row) for row in rows]
+
+    @strawberry.field(description="Where workspaces can be made: the local sandbox first.")
+    async def environments(self) -> list[Environment]:
+        rows = await EnvironmentModel.all().order_by("created_at")
+        return [environment_type(row) for row in rows]
+
+    @strawberry.field
+    async def environment(self, id: strawberry.ID) -> Environment | None:
+        row = await _by_id(EnvironmentModel, "id", id)
+        return environment_type(row) if row else None  # type: ignore[arg-type]
 
     @strawberry.field
     async def projects(self) -> list[Project]:

@@ -15,6 +15,7 @@ from worksite.api.errors import (
     WorkspaceClosedError,
 )
 from worksite.api.mutations.agents import AgentMutations
+from worksite.api.mutations.environments import EnvironmentMutations
 from worksite.api.mutations.issues import IssueMutations
 from worksite.api.mutations.jobs import JobMutations
 from worksite.api.mutations.projects import ProjectMutations
@@ -32,7 +33,7 @@ Mutation = merge_types(
     "Mutation",
     (
         ProjectMutations, AgentMutations, IssueMutations, WorkspaceMutations,
-        ServiceMutations, JobMutations,
+        ServiceMutations, JobMutations, EnvironmentMutations,
     ),
 )
 Subscription = merge_types(

@@ -12,12 +12,12 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from uuid import UUID
 from weakref import WeakValueDictionary
 
 from worksite.domain import cleanup, operations
 from worksite.domain.auth import Principal, require_issue_access, require_operator
+from worksite.domain.environments import host_for, workspace_host
 from worksite.domain.errors import Conflict, InvalidInput, ProvisionFailed
 from worksite.domain.lookup import find
 from worksite.domain.issues import get_issue
@@ -30,6 +30,7 @@ from worksite.models import (
     ExecutionWorkspace,
     Issue,
     IssueWorkspaceLink,
+    Operation,
     Project,
     ProjectWorkspace,
     Run,
@@ -43,7 +44,9 @@ from worksite.models.enums import (
     WorkspaceMode,
     WorkspaceStatus,
 )
-from worksite.providers import git, local
+from worksite.providers import git
+from worksite.providers.host import WorkspaceHost
+from worksite.providers.ssh import SshError
 from worksite.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,7 +103,7 @@ async def resolve_workspace(settings: Settings, issue: Issue) -> ExecutionWorksp
         if mode == WorkspaceMode.REUSE:
             workspace = await _shared_workspace(issue)
         elif mode == WorkspaceMode.PROJECT_PRIMARY:
-            workspace = await _primary_workspace(project, issue)
+            workspace = await _primary_workspace(settings, project, issue)
         else:
             workspace = await _isolated_workspace(settings, project, issue)
     await _link(issue, workspace)
@@ -137,28 +140,46 @@ async def ensure_provisioned(
     project_workspace = await ProjectWorkspace.get(id=workspace.project_workspace_id)  # type: ignore[attr-defined]
     command = effective_command(workspace, project_workspace, "provision_command")
     if command.strip():
-        if not workspace.cwd or not Path(workspace.cwd).is_dir():
-            raise Conflict(
-                f"Workspace {workspace.name} has no working directory to provision in."
-            )
+        host = await workspace_host(settings, workspace)
+        try:
+            if not workspace.cwd or not await host.is_dir(workspace.cwd):
+                raise Conflict(
+                    f"Workspace {workspace.name} has no working directory to provision in."
+                )
+            base = await host.base_env()
+        except SshError as exc:
+            raise Conflict(f"Cannot provision {workspace.name}: {exc}") from None
         operation = await operations.run_command(
-            settings, workspace,
+            settings, workspace, host=host,
             category=OperationCategory.PROVISION, phase="provision", command=command,
-            cwd=Path(workspace.cwd),
-            env=operations.command_env(workspace, issue.identifier if issue else None, {}),
+            cwd=workspace.cwd,
+            env=operations.command_env(
+                workspace, issue.identifier if issue else None, {}, base
+            ),
         )
         if operation.status != OperationStatus.SUCCEEDED:
             workspace.status = WorkspaceStatus.ACTIVE
             await workspace.save(update_fields=["status"])
-            raise ProvisionFailed(
-                f"The provision command of {workspace.name} failed with exit code "
-                f"{operation.exit_code}: {operation.stderr_excerpt[-500:]}",
-                operation,
-            )
+            raise ProvisionFailed(_provision_failure(workspace, operation, host), operation)
     workspace.provisioned = True
     workspace.status = WorkspaceStatus.ACTIVE
     await workspace.save(update_fields=["provisioned", "status"])
     announce(workspace)
+
+
+def _provision_failure(
+    workspace: ExecutionWorkspace, operation: Operation, host: WorkspaceHost
+) -> str:
+    if operation.status == OperationStatus.RUNNING:
+        return (
+            f"Lost the connection to {host.label} while the provision command of "
+            f"{workspace.name} ran; it may still be running there. Check the issue out "
+            "again once the host is back."
+        )
+    return (
+        f"The provision command of {workspace.name} failed with exit code "
+        f"{operation.exit_code}: {operation.stderr_excerpt[-500:]}"
+    )
 
 
 async def _current_workspace(settings: Settings, issue: Issue) -> ExecutionWorkspace | None:
@@ -179,21 +200,22 @@ async def _current_workspace(settings: Settings, issue: Issue) -> ExecutionWorks
 
 async def _restore_missing_worktree(settings: Settings, workspace: ExecutionWorkspace) -> None:
     """Check the branch out again when someone removed the worktree directory."""
-    path, repo = Path(workspace.cwd), Path(workspace.provider_ref)
-    if path.is_dir() or not workspace.provider_ref:
-        return
-    if not await asyncio.to_thread(git.branch_exists, repo, workspace.branch_name):
-        raise Conflict(
-            f"The worktree {path} and its branch {workspace.branch_name} are both gone; "
-            "close this workspace and check the issue out again."
-        )
+    path, repo = workspace.cwd, workspace.provider_ref
+    host = await workspace_host(settings, workspace)
     try:
+        if not workspace.provider_ref or await host.is_dir(path):
+            return
+        if not await host.branch_exists(repo, workspace.branch_name):
+            raise Conflict(
+                f"The worktree {path} and its branch {workspace.branch_name} are both "
+                "gone; close this workspace and check the issue out again."
+            )
         await operations.record_step(
             settings, workspace, category=OperationCategory.PROVISION,
             phase="worktree_restore", command=f"git worktree add {path} {workspace.branch_name}",
-            step=lambda: git.restore_worktree(repo, path, workspace.branch_name),
+            step=lambda: host.restore_worktree(repo, path, workspace.branch_name),
         )
-    except git.GitError as exc:
+    except (git.GitError, SshError) as exc:
         raise Conflict(f"Cannot restore the worktree of {workspace.name}: {exc}") from None
     log.warning("restored the missing worktree of %s from its branch", workspace.name)
 
@@ -226,7 +248,9 @@ async def _shared_workspace(issue: Issue) -> ExecutionWorkspace:
     )
 
 
-async def _primary_workspace(project: Project, issue: Issue) -> ExecutionWorkspace:
+async def _primary_workspace(
+    settings: Settings, project: Project, issue: Issue
+) -> ExecutionWorkspace:
     project_workspace = await _primary_project_workspace(project)
     existing = await ExecutionWorkspace.filter(
         project_workspace=project_workspace, mode=WorkspaceMode.PROJECT_PRIMARY,
@@ -236,15 +260,21 @@ async def _primary_workspace(project: Project, issue: Issue) -> ExecutionWorkspa
         existing.last_used_at = datetime.now(timezone.utc)
         await existing.save(update_fields=["last_used_at"])
         return existing
+    environment = await Environment.get(id=project_workspace.environment_id)  # type: ignore[attr-defined]
+    branch = ""
+    if project_workspace.cwd:
+        try:
+            host = host_for(settings, environment)
+            branch = await host.current_branch(project_workspace.cwd) or ""
+        except SshError as exc:
+            raise Conflict(f"Cannot open the primary checkout of {project.key}: {exc}") from None
     return await ExecutionWorkspace.create(
-        project=project, project_workspace=project_workspace,
-        environment_id=project_workspace.environment_id,  # type: ignore[attr-defined]
+        project=project, project_workspace=project_workspace, environment=environment,
         name=f"{project.key} primary", mode=WorkspaceMode.PROJECT_PRIMARY,
         provider_type=ProviderType.LOCAL_FS, status=WorkspaceStatus.ACTIVE,
         cwd=project_workspace.cwd, provider_ref=project_workspace.cwd,
         repo_url=project_workspace.repo_url, base_ref=project_workspace.base_ref,
-        source_issue=issue,
-        branch_name=await asyncio.to_thread(_branch_of, project_workspace.cwd),
+        source_issue=issue, branch_name=branch,
     )
 
 
@@ -274,12 +304,13 @@ async def _new_worktree(
     started = time.monotonic()
     environment = await Environment.get(id=project_workspace.environment_id)  # type: ignore[attr-defined]
     try:
-        repo = await local.repository(settings, project_workspace.repo_url, project_workspace.cwd)
-        commit = await asyncio.to_thread(git.resolve_commit, repo, start)
-        branch = await asyncio.to_thread(local.free_branch, repo, wanted_branch)
-    except git.GitError as exc:
+        host = host_for(settings, environment)
+        repo = await host.repository(project_workspace.repo_url, project_workspace.cwd)
+        commit = await host.resolve_commit(repo, start)
+        branch = await host.free_branch(repo, wanted_branch)
+        path = await host.free_worktree_path(project.key, branch)
+    except (git.GitError, SshError) as exc:
         raise Conflict(f"Cannot make a worktree for {project.key}: {exc}") from None
-    path = local.worktree_path(Path(environment.root_dir or settings.sandbox_dir), project.key, branch)
     workspace = await ExecutionWorkspace.create(
         project=project, project_workspace=project_workspace, environment=environment,
         name=branch, mode=WorkspaceMode.ISOLATED, provider_type=ProviderType.GIT_WORKTREE,
@@ -293,13 +324,15 @@ async def _new_worktree(
             settings, workspace, category=OperationCategory.PROVISION,
             phase="worktree_create",
             command=f"git worktree add -b {branch} {path} {start or 'HEAD'}",
-            step=lambda: git.add_worktree(repo, path, branch, commit),
+            step=lambda: host.add_worktree(repo, path, branch, commit),
         )
-    except git.GitError as exc:
+    except (git.GitError, SshError) as exc:
         # Nothing was made on disk: drop the record rather than list a husk.
         await workspace.delete()
         raise Conflict(f"Cannot make a worktree for {project.key}: {exc}") from None
-    log.info("workspace %s created in %.2f s", branch, time.monotonic() - started)
+    log.info(
+        "workspace %s created on %s in %.2f s", branch, host.label, time.monotonic() - started
+    )
     announce(workspace)
     return workspace
 
@@ -341,6 +374,3 @@ async def _run_agent(principal: Principal, issue: Issue) -> Agent:
         )
     return await Agent.get(id=issue.assignee_id)  # type: ignore[attr-defined]
 
-
-def _branch_of(path: str) -> str:
-    return (git.current_branch(Path(path)) or "") if path else ""

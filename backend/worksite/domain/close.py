@@ -10,15 +10,14 @@ archives the record only.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from uuid import UUID
 
 from worksite.domain import operations, services
 from worksite.domain.auth import Principal, require_operator
+from worksite.domain.environments import workspace_host
 from worksite.domain.errors import Conflict, WorksiteError
 from worksite.domain.workspaces import announce, effective_command, get_workspace
 from worksite.models import (
@@ -37,6 +36,9 @@ from worksite.models.enums import (
     WorkspaceStatus,
 )
 from worksite.providers import git
+from worksite.providers.host import WorkspaceHost
+from worksite.providers.local import LocalHost
+from worksite.providers.ssh import SshError
 from worksite.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,9 +54,12 @@ class CloseReadiness:
     warnings: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     worktree: git.WorktreeState | None = None
+    # Why the worktree could not be looked at (its host is unreachable); even a
+    # forced close stops there, since nothing may be removed before it is saved.
+    unreachable: str | None = None
 
 
-async def readiness(workspace: ExecutionWorkspace) -> CloseReadiness:
+async def readiness(settings: Settings, workspace: ExecutionWorkspace) -> CloseReadiness:
     """What closing this workspace would do, and what stands in the way."""
     reasons: list[str] = []
     warnings: list[str] = []
@@ -70,7 +75,12 @@ async def readiness(workspace: ExecutionWorkspace) -> CloseReadiness:
         warnings.append(
             f"Services are running and will be stopped: {', '.join(running)}."
         )
-    state = await _worktree_state(workspace)
+    unreachable = None
+    try:
+        state = await _worktree_state(settings, workspace)
+    except SshError as exc:
+        state, unreachable = None, f"Cannot look at the worktree: {exc}"
+        reasons.append(unreachable)
     if state is not None:
         unsaved = _unsaved_work(workspace, state)
         # After a first attempt saved the work, a retry does not ask for force again.
@@ -81,7 +91,7 @@ async def readiness(workspace: ExecutionWorkspace) -> CloseReadiness:
     project_workspace = await ProjectWorkspace.get(id=workspace.project_workspace_id)  # type: ignore[attr-defined]
     steps = (["stop services"] if running else []) + _planned_steps(workspace, project_workspace)
     verdict = "blocked" if reasons else "ready with warnings" if warnings else "ready"
-    return CloseReadiness(verdict, reasons, warnings, steps, state)
+    return CloseReadiness(verdict, reasons, warnings, steps, state, unreachable)
 
 
 async def close_workspace(
@@ -93,7 +103,9 @@ async def close_workspace(
         raise Conflict(f"Workspace {workspace.name} is already archived.")
     if workspace.status == WorkspaceStatus.CLOSING:
         raise Conflict(f"Workspace {workspace.name} is already closing.")
-    verdict = await readiness(workspace)
+    verdict = await readiness(settings, workspace)
+    if verdict.unreachable is not None:
+        return await _failed(workspace, "save work", verdict.unreachable)
     if verdict.reasons and not force:
         raise Conflict(
             f"Closing {workspace.name} is blocked; close with force to save the work "
@@ -149,11 +161,11 @@ async def _step(
     if step in ("cleanup command", "teardown command"):
         name = "cleanup_command" if step == "cleanup command" else "teardown_command"
         return await _run_lifecycle(settings, workspace, project_workspace, name)
-    repo = Path(workspace.provider_ref)
+    repo, host = workspace.provider_ref, await workspace_host(settings, workspace)
     if step == "remove worktree":
-        action = lambda: git.remove_worktree(repo, Path(workspace.cwd))  # noqa: E731
+        action = lambda: host.remove_worktree(repo, workspace.cwd)  # noqa: E731
     else:
-        action = lambda: git.delete_branch_if_merged(repo, workspace.branch_name, workspace.base_ref)  # noqa: E731
+        action = lambda: host.delete_branch_if_merged(repo, workspace.branch_name, workspace.base_ref)  # noqa: E731
     try:
         await operations.record_step(
             settings, workspace, category=OperationCategory.CLEANUP,
@@ -170,12 +182,16 @@ async def _save_work(
     if state is None or not (state.dirty or state.ahead) or not state.branch_exists:
         return None
     ref = ARCHIVE_REF.format(id=workspace.id)
-    repo, path = Path(workspace.provider_ref), Path(workspace.cwd)
+    repo, path = workspace.provider_ref, workspace.cwd
+    host = await workspace_host(settings, workspace)
+
+    async def save() -> str:
+        return f"{ref} -> " + await host.save_work(repo, path, workspace.branch_name, ref)
+
     try:
         await operations.record_step(
             settings, workspace, category=OperationCategory.CLEANUP, phase="save_work",
-            command=f"save uncommitted and unmerged work under {ref}",
-            step=lambda: f"{ref} -> " + git.save_work(repo, path, workspace.branch_name, ref),
+            command=f"save uncommitted and unmerged work under {ref}", step=save,
         )
     except Exception as exc:
         return f"could not save the work: {exc}"
@@ -192,17 +208,30 @@ async def _run_lifecycle(
     command = effective_command(workspace, project_workspace, name)
     if not command.strip():
         return None
-    cwd = Path(workspace.cwd) if workspace.cwd and Path(workspace.cwd).is_dir() else settings.data_dir
+    host = await workspace_host(settings, workspace)
+    try:
+        # Once the worktree is gone (a retried close), the command runs in the root.
+        in_worktree = bool(workspace.cwd) and await host.is_dir(workspace.cwd)
+        base = await host.base_env()
+    except SshError as exc:
+        return str(exc)
     issue = await Issue.get_or_none(id=workspace.source_issue_id) if workspace.source_issue_id else None  # type: ignore[attr-defined]
     operation = await operations.run_command(
-        settings, workspace, category=OperationCategory.CLEANUP,
-        phase=name.removesuffix("_command"), command=command, cwd=cwd,
-        env=operations.command_env(workspace, issue.identifier if issue else None, {}),
+        settings, workspace, host=host, category=OperationCategory.CLEANUP,
+        phase=name.removesuffix("_command"), command=command,
+        cwd=workspace.cwd if in_worktree else _fallback_cwd(settings, host),
+        env=operations.command_env(workspace, issue.identifier if issue else None, {}, base),
     )
     if operation.status == OperationStatus.SUCCEEDED:
         return None
+    if operation.status == OperationStatus.RUNNING:
+        return f"lost the connection to {host.label} while it ran; it may still be running"
     detail = operation.stderr_excerpt.strip().splitlines()[-1:] or [""]
     return f"exit code {operation.exit_code}: {detail[0]}".rstrip(": ")
+
+
+def _fallback_cwd(settings: Settings, host: WorkspaceHost) -> str:
+    return str(settings.data_dir) if isinstance(host, LocalHost) else host.root
 
 
 async def _failed(workspace: ExecutionWorkspace, step: str, reason: str) -> ExecutionWorkspace:
@@ -228,12 +257,14 @@ async def _open_issues(workspace: ExecutionWorkspace) -> list[Issue]:
     return [link.issue for link in links if link.issue.status not in FINISHED_ISSUES]
 
 
-async def _worktree_state(workspace: ExecutionWorkspace) -> git.WorktreeState | None:
+async def _worktree_state(
+    settings: Settings, workspace: ExecutionWorkspace
+) -> git.WorktreeState | None:
     if workspace.mode != WorkspaceMode.ISOLATED or not workspace.provider_ref:
         return None
-    return await asyncio.to_thread(
-        git.worktree_state, Path(workspace.provider_ref), Path(workspace.cwd),
-        workspace.branch_name, workspace.base_ref,
+    host = await workspace_host(settings, workspace)
+    return await host.worktree_state(
+        workspace.provider_ref, workspace.cwd, workspace.branch_name, workspace.base_ref
     )
 
 
@@ -250,11 +281,14 @@ def _unsaved_work(workspace: ExecutionWorkspace, state: git.WorktreeState) -> li
     return reasons
 
 
-async def current_drift(workspace: ExecutionWorkspace) -> list[str]:
-    state = await _worktree_state(workspace)
-    if state is None or workspace.status == WorkspaceStatus.ARCHIVED:
+async def current_drift(settings: Settings, workspace: ExecutionWorkspace) -> list[str]:
+    if workspace.status == WorkspaceStatus.ARCHIVED:
         return []
-    return drift(workspace, state)
+    try:
+        state = await _worktree_state(settings, workspace)
+    except SshError as exc:
+        return [f"Cannot look at the worktree: {exc}"]
+    return drift(workspace, state) if state is not None else []
 
 
 def drift(workspace: ExecutionWorkspace, state: git.WorktreeState) -> list[str]:

@@ -1,25 +1,27 @@
 """Workspace commands at run time: which one, in which directory, with what environment.
 
 Shared by services and jobs. A command runs in the workspace's directory, or in its
-own `cwd` inside it; symlinks are resolved when it starts, so a directory that
-points outside the workspace is refused, and the command is given the resolved
-path. Its environment is built from nothing: a few harmless variables of the
-server's (operations.PASSED_THROUGH), the command's `env`, `PORT` when it has one,
+own `cwd` inside it; symlinks are resolved on the workspace's host when it starts,
+so a directory that points outside the workspace is refused, and the command is
+given the resolved path. Its environment is built from nothing: a few harmless
+variables of the host's (PASSED_THROUGH), the command's `env`, `PORT` when it has one,
 and the WORKSITE_* variables naming its workspace, branch and issue. The server's
 own secrets (its token, its database URL) are never among them.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import PurePosixPath
 from uuid import UUID
 
 from worksite.domain import operations, runtime_config
 from worksite.domain.auth import Principal, require_workspace_access
 from worksite.domain.errors import Conflict, InvalidInput, NotFound
 from worksite.domain.workspaces import effective_runtime, get_workspace
-from worksite.models import Environment, ExecutionWorkspace, Issue, ProjectWorkspace
-from worksite.models.enums import EnvironmentKind, WorkspaceStatus
+from worksite.models import ExecutionWorkspace, Issue, ProjectWorkspace
+from worksite.models.enums import WorkspaceStatus
+from worksite.providers.host import WorkspaceHost
+from worksite.providers.ssh import SshError
 
 CLOSED = (WorkspaceStatus.ARCHIVED, WorkspaceStatus.CLOSING)
 WorkspaceCommand = runtime_config.WorkspaceCommand
@@ -34,12 +36,6 @@ async def runnable_workspace(
     if workspace.status in CLOSED:
         raise Conflict(
             f"Workspace {workspace.name} is {workspace.status.value}; cannot {action}."
-        )
-    environment = await Environment.get(id=workspace.environment_id)  # type: ignore[attr-defined]
-    if environment.kind != EnvironmentKind.LOCAL:
-        raise Conflict(
-            f"Workspace {workspace.name} is on {environment.kind.value} environment "
-            f"{environment.name}; services and jobs run on the local sandbox only."
         )
     if not workspace.cwd:
         raise Conflict(f"Workspace {workspace.name} has no working directory; cannot {action}.")
@@ -70,44 +66,46 @@ async def _effective(workspace: ExecutionWorkspace) -> list[WorkspaceCommand]:
     return runtime_config.commands_of(config)
 
 
-def working_directory(workspace: ExecutionWorkspace, command: WorkspaceCommand) -> Path:
+async def working_directory(
+    host: WorkspaceHost, workspace: ExecutionWorkspace, command: WorkspaceCommand
+) -> str:
     """The real directory the command runs in; refused when it leaves the workspace."""
     try:
-        root = Path(workspace.cwd).resolve(strict=True)
-    except OSError:
+        root = await host.real_dir(workspace.cwd)
+        wanted = await host.real_dir(f"{root}/{command.cwd}") if root and command.cwd else root
+    except SshError as error:
+        raise Conflict(f"Cannot reach the workspace {workspace.name}: {error}") from None
+    if root is None:
         raise Conflict(
-            f"The working directory of {workspace.name}, {workspace.cwd}, does not exist."
-        ) from None
-    if not root.is_dir():
-        raise Conflict(f"The working directory of {workspace.name} is not a directory.")
-    if not command.cwd:
-        return root
-
-    wanted = root / command.cwd
-    try:
-        resolved = wanted.resolve(strict=True)
-    except OSError:
+            f"The working directory of {workspace.name}, {workspace.cwd}, does not "
+            f"exist on {host.label}."
+        )
+    if wanted is None:
         raise Conflict(
-            f"{command.name}: its cwd {command.cwd!r} does not exist in {root}."
-        ) from None
-    if not resolved.is_relative_to(root):
+            f"{command.name}: its cwd {command.cwd!r} does not exist in {root} or is not "
+            "a directory."
+        )
+    if not PurePosixPath(wanted).is_relative_to(root):
         raise Conflict(
-            f"{command.name}: its cwd {command.cwd!r} resolves to {resolved}, outside "
+            f"{command.name}: its cwd {command.cwd!r} resolves to {wanted}, outside "
             f"the workspace {root}; a command never runs outside its workspace."
         )
-    if not resolved.is_dir():
-        raise Conflict(f"{command.name}: its cwd {command.cwd!r} is not a directory.")
-    return resolved
+    return wanted
 
 
 async def environment(
+    host: WorkspaceHost,
     workspace: ExecutionWorkspace,
     command: WorkspaceCommand,
     port: int | None,
     principal: Principal | None,
 ) -> dict[str, str]:
     identifier = await _issue_identifier(workspace, principal)
-    env = operations.command_env(workspace, identifier, dict(command.env))
+    try:
+        base = await host.base_env()
+    except SshError as error:
+        raise Conflict(f"Cannot reach the workspace {workspace.name}: {error}") from None
+    env = operations.command_env(workspace, identifier, dict(command.env), base)
     if port is not None:
         env["PORT"] = str(port)  # the leased one; the command's own env cannot move it
     env["WORKSITE_COMMAND"] = command.name

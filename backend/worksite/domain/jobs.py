@@ -13,17 +13,14 @@ from uuid import UUID
 
 from worksite.domain import commands, monitor, operations, port_leases
 from worksite.domain.auth import Principal
+from worksite.domain.environments import workspace_host
+from worksite.domain.errors import Conflict
 from worksite.models import ExecutionWorkspace, Operation
 from worksite.models.enums import OperationCategory, OperationStatus
 from worksite.runtime import logs
-from worksite.runtime.processes import (
-    SupervisorError,
-    SupervisorState,
-    read_state,
-    request_stop,
-    spawn_supervised_async,
-    wait_ended,
-)
+from worksite.providers.host import WorkspaceHost, wait_ended
+from worksite.providers.ssh import SshError
+from worksite.runtime.processes import SupervisorError, SupervisorState
 from worksite.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,31 +42,36 @@ async def run(
     """Start a job; with wait, return once it has ended (its exit code recorded)."""
     workspace = await commands.runnable_workspace(principal, workspace_id, "run jobs")
     command = await commands.find(workspace, name, "job")
-    cwd = commands.working_directory(workspace, command)
+    host = await workspace_host(settings, workspace)
+    cwd = await commands.working_directory(host, workspace, command)
     port = None
     if command.port is not None:
         port = await port_leases.lease(
-            workspace, name, command.port, settings.service_ports
+            host, workspace, name, command.port, settings.service_ports
         )
-    env = await commands.environment(workspace, command, port, principal)
+    env = await commands.environment(host, workspace, command, port, principal)
 
     operation = await operations.begin(
         workspace, OperationCategory.RUNTIME, "job", command.command, service_name=name
     )
     directory = operations.log_dir(settings, operation)
     try:
-        state = await spawn_supervised_async(
-            directory, ["/bin/sh", "-c", command.command], cwd, env, grace=GRACE
+        state = await host.spawn_supervised(
+            host.run_dir(operation.log_path), ["/bin/sh", "-c", command.command], cwd, env,
+            GRACE,
         )
-    except (SupervisorError, TimeoutError) as error:
-        logs.append_note(directory, f"worksite: could not start: {error}")
+    except (SupervisorError, TimeoutError, SshError) as error:
+        logs.append_note(directory, f"worksite: could not start on {host.label}: {error}")
         await operations.finish_once(settings, operation, None, succeeded=False)
         return operation
-    log.info("job %s of %s started (pid %s)", name, workspace.name, state.child_pid)
+    log.info(
+        "job %s of %s started on %s (pid %s)", name, workspace.name, host.label,
+        state.child_pid,
+    )
 
     monitor.follow(operation.id)
     if wait or state.ended:
-        await _await_end(settings, operation)
+        await _await_end(settings, host, operation)
     await operation.refresh_from_db()
     return operation
 
@@ -91,25 +93,35 @@ async def stop_running(settings: Settings, workspace: ExecutionWorkspace) -> Non
     running = await Operation.filter(
         workspace_id=workspace.id, phase="job", status=OperationStatus.RUNNING
     )
-    await asyncio.gather(*(_stop(settings, operation) for operation in running))
+    host = await workspace_host(settings, workspace)
+    await asyncio.gather(*(_stop(settings, host, operation) for operation in running))
 
 
-async def _stop(settings: Settings, operation: Operation) -> None:
-    directory = operations.log_dir(settings, operation)
-    state = read_state(directory)
-    if state is not None:
-        request_stop(state)
-    await _await_end(settings, operation, GRACE + STOP_PATIENCE)
+async def _stop(settings: Settings, host: WorkspaceHost, operation: Operation) -> None:
+    try:
+        state = await host.read_state(host.run_dir(operation.log_path))
+        if state is not None:
+            await host.request_stop(state)
+    except SshError as error:
+        raise Conflict(
+            f"Cannot stop job {operation.service_name} on {host.label}: {error}"
+        ) from None
+    await _await_end(settings, host, operation, GRACE + STOP_PATIENCE)
 
 
 async def _await_end(
-    settings: Settings, operation: Operation, timeout: float = WAIT_LIMIT
+    settings: Settings, host: WorkspaceHost, operation: Operation,
+    timeout: float = WAIT_LIMIT,
 ) -> None:
-    directory = operations.log_dir(settings, operation)
+    """Wait for the end and record it; the monitor records it if this gives up."""
     try:
-        state: SupervisorState | None = await wait_ended(directory, timeout)
+        state: SupervisorState | None = await wait_ended(
+            host, host.run_dir(operation.log_path), timeout,
+            copy_to=operations.log_dir(settings, operation),
+            patience=operations.LINK_PATIENCE,
+        )
     except SupervisorError:
         state = None
-    except TimeoutError:
-        return  # still running; the monitor records the end
+    except (TimeoutError, SshError):
+        return  # still running, or out of reach for now
     await record_end(settings, operation, state)

@@ -22,9 +22,18 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from worksite.domain import jobs, operations, service_state
+from worksite.domain.environments import host_for
+from worksite.domain.errors import WorksiteError
 from worksite.domain.service_state import LIVE, now
 from worksite.models import Operation, RuntimeService
-from worksite.models.enums import OperationStatus, ServiceHealth, ServiceStatus
+from worksite.models.enums import (
+    EnvironmentKind,
+    OperationStatus,
+    ServiceHealth,
+    ServiceStatus,
+)
+from worksite.providers.host import WorkspaceHost
+from worksite.providers.ssh import SshError
 from worksite.runtime import readiness
 from worksite.runtime.processes import (
     STATE_FILE,
@@ -52,6 +61,11 @@ def wake() -> None:
     """Look at the services now rather than at the next poll (a service started)."""
     if _active is not None:
         _active.woken.set()
+
+
+def rounds() -> int:
+    """How many rounds the running monitor has finished (0 when none runs)."""
+    return _active.rounds if _active is not None else 0
 
 
 def follow(operation_id: UUID) -> None:
@@ -83,27 +97,66 @@ async def _row(glance: Glance) -> RuntimeService:
     return await RuntimeService.get(id=glance.id)
 
 
+class Look(NamedTuple):
+    """What a round learnt of a run on an SSH host: its state, and if it lives."""
+
+    state: SupervisorState | None
+    alive: bool
+
+
+UNREACHABLE = Look(None, True)
+
+
 class Runs:
     """The run directories of followed operations and their last-read state.
 
-    A directory never changes, and the supervisor replaces state.json only twice
-    (started, ended), so a round costs one stat per run once both are known.
+    On this machine a directory never changes, and the supervisor replaces
+    state.json only twice (started, ended), so a round costs one stat per run once
+    both are known. Runs on SSH hosts are looked at once per round, all at once
+    (refresh), which also brings the server's copy of their logs up to date; a run
+    whose host cannot be reached is left as it was until the host answers again.
     """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.directories: dict[UUID, Path] = {}
         self.states: dict[UUID, tuple[tuple[int, int], SupervisorState | None]] = {}
+        self.hosts: dict[UUID, WorkspaceHost] = {}  # runs elsewhere than here
+        self.remote_dirs: dict[UUID, str] = {}  # their run directories there
+        self.looks: dict[UUID, Look] = {}
+        self.out_of_reach: set[str] = set()  # hosts already reported unreachable
 
     async def learn(self, operation_ids: list[UUID]) -> None:
-        """Look up the directories of operations not seen before."""
+        """Look up the directories (and hosts) of operations not seen before."""
         unknown = [id for id in operation_ids if id not in self.directories]
-        if unknown:
-            for operation in await Operation.filter(id__in=unknown):
-                self.directories[operation.id] = operations.log_dir(self.settings, operation)
+        if not unknown:
+            return
+        for operation in await Operation.filter(id__in=unknown).prefetch_related(
+            "workspace__environment"
+        ):
+            self.directories[operation.id] = operations.log_dir(self.settings, operation)
+            environment = operation.workspace.environment
+            if environment.kind != EnvironmentKind.LOCAL:
+                try:
+                    host = self.hosts[operation.id] = host_for(self.settings, environment)
+                    self.remote_dirs[operation.id] = host.run_dir(operation.log_path)
+                except WorksiteError as error:
+                    log.warning("cannot follow operation %s: %s", operation.id, error)
+
+    async def refresh(self, operation_ids: list[UUID]) -> None:
+        """Look at every run on an SSH host among these, concurrently."""
+        remote = [id for id in operation_ids if id in self.hosts]
+        looks = await asyncio.gather(*(self._look(id) for id in remote))
+        self.looks.update(zip(remote, looks))
+
+    def reachable(self, operation_id: UUID | None) -> bool:
+        return self.looks.get(operation_id) is not UNREACHABLE  # type: ignore[arg-type]
 
     def state(self, operation_id: UUID | None) -> SupervisorState | None:
         """What the run's state.json says now; None before it exists."""
+        if operation_id in self.hosts:
+            look = self.looks.get(operation_id)
+            return look.state if look is not None else None
         directory = self.directories.get(operation_id) if operation_id else None
         if directory is None:
             return None
@@ -123,18 +176,56 @@ class Runs:
         self.states[operation_id] = (version, state)  # type: ignore[index]
         return state
 
+    def alive(self, operation_id: UUID | None, state: SupervisorState) -> bool:
+        if operation_id in self.hosts:
+            look = self.looks.get(operation_id)
+            return look is None or look.alive
+        return is_alive(state)
+
+    def host(self, operation_id: UUID | None) -> WorkspaceHost | None:
+        """The SSH host of a run; None for a run on this machine."""
+        return self.hosts.get(operation_id) if operation_id else None
+
     def final_state(self, operation_id: UUID, state: SupervisorState) -> SupervisorState | None:
         """The state of a supervisor that ended or died: its final one, or None."""
         if state.ended:
             return state
+        if operation_id in self.hosts:
+            return None  # _look read it again already
         # It may have written the end just before exiting, after our read.
         again = self.state(operation_id)
         return again if again is not None and again.ended else None
 
     def keep_only(self, operation_ids: set[UUID]) -> None:
-        for table in (self.directories, self.states):
+        tables = (self.directories, self.states, self.hosts, self.remote_dirs, self.looks)
+        for table in tables:
             for id in set(table) - operation_ids:
                 del table[id]
+
+    async def _look(self, operation_id: UUID) -> Look:
+        host, run_dir = self.hosts[operation_id], self.remote_dirs[operation_id]
+        operation_dir = self.directories[operation_id]
+        try:
+            state = await host.read_state(run_dir)
+            alive = state is not None and not state.ended and await host.is_alive(state)
+            if state is not None and not state.ended and not alive:
+                state = await host.read_state(run_dir)  # it may have ended meanwhile
+            await host.mirror_logs(run_dir, operation_dir)
+        except SshError as error:
+            if host.label not in self.out_of_reach:
+                self.out_of_reach.add(host.label)
+                log.warning(
+                    "runs on %s are out of reach; they are left as they were: %s",
+                    host.label, error,
+                )
+            return UNREACHABLE
+        except SupervisorError as error:
+            log.warning("cannot follow operation %s: %s", operation_id, error)
+            return Look(None, False)
+        if host.label in self.out_of_reach:
+            self.out_of_reach.discard(host.label)
+            log.info("runs on %s are in reach again", host.label)
+        return Look(state, alive)
 
 
 class Monitor:
@@ -146,6 +237,7 @@ class Monitor:
         self.probes: dict[UUID, asyncio.Task[None]] = {}
         self.health_due: dict[UUID, float] = {}
         self.task: asyncio.Task[None] | None = None
+        self.rounds = 0
 
     async def start(self) -> None:
         """Adopt what a previous server left, then follow everything in the background."""
@@ -191,6 +283,7 @@ class Monitor:
                 await self._check_operations()
             except Exception:
                 log.exception("the service monitor failed a round; it goes on")
+            self.rounds += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.woken.wait(), POLL_INTERVAL)
             self.woken.clear()
@@ -201,9 +294,12 @@ class Monitor:
         runs = [glance.run for glance in glances if glance.run is not None]
         await self.runs.learn(runs)
         self.runs.keep_only({*runs, *self.followed})
+        await self.runs.refresh(runs)
         live = {glance.id for glance in glances}
         self.health_due = {k: v for k, v in self.health_due.items() if k in live}
         for glance in glances:
+            if not self.runs.reachable(glance.run):
+                continue  # its host is out of reach: nothing is known, nothing changes
             state = self.runs.state(glance.run)
             if state is None:
                 # Not launched yet: in a running server a start is under way; at
@@ -214,12 +310,12 @@ class Monitor:
                         reason="the server stopped before the service was launched",
                     )
                 continue
-            if state.ended or not is_alive(state):
+            if state.ended or not self.runs.alive(glance.run, state):
                 final = self.runs.final_state(glance.run, state)  # type: ignore[arg-type]
                 await service_state.record_end(self.settings, await _row(glance), final)
             elif glance.status == ServiceStatus.STOPPING and adopting:
                 # The last server may have died between deciding and signalling.
-                request_stop(state)
+                await self._request_stop(glance.run, state)
             elif glance.status == ServiceStatus.STARTING and not glance.checked:
                 # Launched, with nothing to wait for: its start may not have said so
                 # yet (or died before it could).
@@ -228,12 +324,12 @@ class Monitor:
                 continue  # a readiness or health check is under way
             elif glance.status == ServiceStatus.STARTING:
                 service = await _row(glance)
-                self._probe(service, self._await_ready(service, state))
+                self._probe(service, self._await_ready(service, state, glance.run))
             elif glance.status == ServiceStatus.RUNNING and glance.checked:
                 if time.monotonic() >= self.health_due.get(glance.id, 0.0):
                     self.health_due[glance.id] = time.monotonic() + HEALTH_INTERVAL
                     service = await _row(glance)
-                    self._probe(service, self._check_health(service))
+                    self._probe(service, self._check_health(service, glance.run))
 
     def _probe(self, service: RuntimeService, work: Coroutine[Any, Any, None]) -> None:
         """Run one probe task per service at a time."""
@@ -244,22 +340,25 @@ class Monitor:
         self.probes[service.id] = task
         task.add_done_callback(lambda _: self.probes.pop(service.id, None))
 
-    async def _await_ready(self, service: RuntimeService, state: SupervisorState) -> None:
+    async def _await_ready(
+        self, service: RuntimeService, state: SupervisorState, run: UUID | None
+    ) -> None:
         spec = service.readiness or {}
         probe = _probe_of(service)
+        reach = self.runs.host(run) or readiness.THIS_MACHINE
         deadline = service.started_at.timestamp() + float(spec["timeoutSeconds"])  # type: ignore[union-attr]
         pause = READY_POLL
         while True:
             remaining = deadline - now().timestamp()
-            reason = await readiness.check(probe, max(0.1, min(PROBE_TIMEOUT, remaining)))
+            reason = await _check(probe, max(0.1, min(PROBE_TIMEOUT, remaining)), reach)
             if reason is None:
                 await service_state.mark_ready(service)
                 self.health_due[service.id] = time.monotonic() + HEALTH_INTERVAL
                 return
             if now().timestamp() >= deadline:
-                await self._give_up_on(service, state, spec, reason)
+                await self._give_up_on(service, state, spec, reason, run)
                 return
-            if not is_alive(state):
+            if not await self._still_alive(run, state):
                 return  # ended; the next round records how
             await asyncio.sleep(pause)
             pause = min(pause * 2, READY_POLL_MAX)
@@ -270,14 +369,35 @@ class Monitor:
         state: SupervisorState,
         spec: dict[str, object],
         reason: str,
+        run: UUID | None,
     ) -> None:
         verdict = f"not ready within {float(spec['timeoutSeconds']):g} s: {reason}"  # type: ignore[arg-type]
         if await service_state.mark_not_ready(service, verdict):
             log.warning("service %s: %s", await service_state.label(service), verdict)
-            request_stop(state)
+            await self._request_stop(run, state)
 
-    async def _check_health(self, service: RuntimeService) -> None:
-        reason = await readiness.check(_probe_of(service), PROBE_TIMEOUT)
+    async def _still_alive(self, run: UUID | None, state: SupervisorState) -> bool:
+        host = self.runs.host(run)
+        if host is None:
+            return is_alive(state)
+        try:
+            return await host.is_alive(state)
+        except SshError:
+            return True  # not known; the rounds find out once the host answers
+
+    async def _request_stop(self, run: UUID | None, state: SupervisorState) -> None:
+        host = self.runs.host(run)
+        if host is None:
+            request_stop(state)
+            return
+        try:
+            await host.request_stop(state)
+        except SshError as error:
+            log.warning("could not stop a run on %s: %s", host.label, error)
+
+    async def _check_health(self, service: RuntimeService, run: UUID | None) -> None:
+        reach = self.runs.host(run) or readiness.THIS_MACHINE
+        reason = await _check(_probe_of(service), PROBE_TIMEOUT, reach)
         health = ServiceHealth.HEALTHY if reason is None else ServiceHealth.UNHEALTHY
         if health != service.health and await service_state.mark_health(service, health):
             name = await service_state.label(service)
@@ -296,11 +416,14 @@ class Monitor:
         # Only those asked about: a job may have been followed while the query ran.
         self.followed -= asked - {operation.id for operation in running}
         await self.runs.learn([operation.id for operation in running])
+        await self.runs.refresh([operation.id for operation in running])
         for operation in running:
+            if not self.runs.reachable(operation.id):
+                continue  # its host is out of reach: nothing is known, nothing changes
             state = self.runs.state(operation.id)
             if state is None and not adopting:
                 continue  # its command is being launched
-            if state is None or state.ended or not is_alive(state):
+            if state is None or state.ended or not self.runs.alive(operation.id, state):
                 final = self.runs.final_state(operation.id, state) if state else None
                 await jobs.record_end(self.settings, operation, final)
                 self.followed.discard(operation.id)
@@ -308,6 +431,13 @@ class Monitor:
                     "%s %s of workspace %s ended: exit code %s", operation.category.value,
                     operation.phase, operation.workspace_id, operation.exit_code,  # type: ignore[attr-defined]
                 )
+
+
+async def _check(probe: readiness.Probe, timeout: float, reach: readiness.Reach) -> str | None:
+    try:
+        return await readiness.check(probe, timeout, reach)
+    except SshError as error:
+        return str(error)
 
 
 async def _logging_failures(work: Coroutine[Any, Any, None], name: str) -> None:

@@ -6,11 +6,10 @@ in log files and their exit status is recorded even across a server restart.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from uuid import UUID
@@ -20,20 +19,20 @@ from worksite.domain.errors import Conflict, NotFound
 from worksite.events import bus, operations_topic
 from worksite.models import ExecutionWorkspace, Operation
 from worksite.models.enums import OperationCategory, OperationStatus
+from worksite.providers.host import WorkspaceHost, wait_ended
+from worksite.providers.local import PASSED_THROUGH
+from worksite.providers.ssh import HostUnreachable, SshError
 from worksite.runtime import logs
-from worksite.runtime.processes import (
-    SupervisorError,
-    SupervisorState,
-    spawn_supervised_async,
-    wait_ended,
-)
+from worksite.runtime.processes import SupervisorError, SupervisorState
 from worksite.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Variables a command may inherit from the server; nothing else (no tokens, no URLs).
-PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "TMPDIR")
 JOB_TIMEOUT = 24 * 3600.0
+# Seconds between SIGTERM and SIGKILL when a lifecycle command is stopped.
+GRACE = 10.0
+# How long a command may go unwatched because its host cannot be reached.
+LINK_PATIENCE = 30.0
 
 
 def log_dir(settings: Settings, operation: Operation) -> Path:
@@ -57,10 +56,18 @@ async def get_operation(operation_id: UUID | str) -> Operation:
 
 
 def command_env(
-    workspace: ExecutionWorkspace, issue_identifier: str | None, extra: dict[str, str]
+    workspace: ExecutionWorkspace,
+    issue_identifier: str | None,
+    extra: dict[str, str],
+    base: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
-    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    """A command's whole environment: `base` (the host's own PATH, HOME...; by default
+    this server's), then `extra`, then the workspace's WORKSITE_* variables."""
+    if base is None:
+        env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+        env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    else:
+        env = dict(base)
     env.update(extra)
     env.update(
         WORKSITE_WORKSPACE_ID=str(workspace.id),
@@ -141,20 +148,35 @@ async def run_command(
     settings: Settings,
     workspace: ExecutionWorkspace,
     *,
+    host: WorkspaceHost,
     category: OperationCategory,
     phase: str,
     command: str,
-    cwd: Path,
+    cwd: str,
     env: dict[str, str],
 ) -> Operation:
-    """Run `command` with sh in `cwd` to its end, as one recorded operation."""
+    """Run `command` with sh in `cwd` on the host to its end, as one recorded operation.
+
+    The operation stays RUNNING when the host could not be reached for LINK_PATIENCE
+    seconds while the command ran: it may still be running there.
+    """
     operation = await begin(workspace, category, phase, command)
     directory = log_dir(settings, operation)
+    run_dir = host.run_dir(operation.log_path)
     started = time.monotonic()
     try:
-        await spawn_supervised_async(directory, ["/bin/sh", "-c", command], cwd, env)
-        state = await wait_ended(directory, JOB_TIMEOUT)
-    except (SupervisorError, TimeoutError) as exc:
+        await host.spawn_supervised(run_dir, ["/bin/sh", "-c", command], cwd, env, GRACE)
+    except (SupervisorError, SshError) as exc:
+        logs.write_record(directory, stderr=f"worksite: could not start on {host.label}: {exc}\n")
+        return await finish(settings, operation, None, succeeded=False)
+    try:
+        state = await wait_ended(
+            host, run_dir, JOB_TIMEOUT, copy_to=directory, patience=LINK_PATIENCE
+        )
+    except HostUnreachable as exc:
+        log.warning("%s %s in %s: %s", category.value, phase, workspace.name, exc)
+        return operation
+    except (SupervisorError, TimeoutError, SshError) as exc:
         logs.write_record(directory, stderr=f"worksite: {exc}\n")
         return await finish(settings, operation, None, succeeded=False)
     exit_code = exit_code_of(state)
@@ -172,16 +194,16 @@ async def record_step(
     category: OperationCategory,
     phase: str,
     command: str,
-    step: Callable[[], str],
+    step: Callable[[], Awaitable[str]],
 ) -> Operation:
-    """Do `step` (blocking, run in a thread) as an operation; it returns its output.
+    """Do `step` as an operation; it returns its output.
 
     The step's exception, if any, is recorded as the failure and raised again.
     """
     operation = await begin(workspace, category, phase, command)
     directory = log_dir(settings, operation)
     try:
-        output = await asyncio.to_thread(step)
+        output = await step()
     except Exception as exc:
         logs.write_record(directory, stderr=f"{exc}\n")
         await finish(settings, operation, 1, succeeded=False)

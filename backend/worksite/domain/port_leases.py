@@ -18,6 +18,8 @@ from tortoise.exceptions import IntegrityError
 from worksite.domain.errors import Conflict
 from worksite.models import ExecutionWorkspace, Operation, PortLease, RuntimeService
 from worksite.models.enums import OperationStatus, ServiceStatus
+from worksite.providers.host import WorkspaceHost
+from worksite.providers.ssh import SshError
 from worksite.runtime import ports
 
 log = logging.getLogger(__name__)
@@ -26,20 +28,32 @@ LIVE = (ServiceStatus.STARTING, ServiceStatus.RUNNING, ServiceStatus.STOPPING)
 
 
 async def lease(
-    workspace: ExecutionWorkspace, name: str, wanted: int | str, candidates: range
+    host: WorkspaceHost,
+    workspace: ExecutionWorkspace,
+    name: str,
+    wanted: int | str,
+    candidates: range,
 ) -> int:
     """The port for command `name` of the workspace: `wanted`, or for "auto" a free
-    one of the candidates (the one it had before, if that is still free)."""
-    if wanted == "auto":
-        return await _lease_any(workspace, name, candidates)
-    return await _lease_fixed(workspace, name, int(wanted))
+    one of the candidates (the one it had before, if that is still free).
+
+    Free means free on the workspace's host, where the command will listen.
+    """
+    try:
+        if wanted == "auto":
+            return await _lease_any(host, workspace, name, candidates)
+        return await _lease_fixed(host, workspace, name, int(wanted))
+    except SshError as error:
+        raise Conflict(f"Cannot lease a port on {host.label}: {error}") from None
 
 
 async def release_all(workspace: ExecutionWorkspace) -> None:
     await PortLease.filter(workspace_id=workspace.id).delete()
 
 
-async def _lease_fixed(workspace: ExecutionWorkspace, name: str, port: int) -> int:
+async def _lease_fixed(
+    host: WorkspaceHost, workspace: ExecutionWorkspace, name: str, port: int
+) -> int:
     holder = await PortLease.get_or_none(port=port)
     if holder is not None and (holder.workspace_id, holder.name) != (workspace.id, name):  # type: ignore[attr-defined]
         if await _running(holder):
@@ -50,10 +64,11 @@ async def _lease_fixed(workspace: ExecutionWorkspace, name: str, port: int) -> i
             )
         await PortLease.filter(id=holder.id).delete()
 
-    if not ports.is_free(port):
+    if not await host.port_is_free(port):
         raise Conflict(
-            f"Port {port} is in use by {ports.holder(port)}, which Worksite does not "
-            "manage; nothing was stopped. Free the port or give this command another one."
+            f"Port {port} is in use by {await host.port_holder(port)}, which Worksite "
+            "does not manage; nothing was stopped. Free the port or give this command "
+            "another one."
         )
     try:
         await _assign(workspace, name, port)
@@ -62,14 +77,16 @@ async def _lease_fixed(workspace: ExecutionWorkspace, name: str, port: int) -> i
     return port
 
 
-async def _lease_any(workspace: ExecutionWorkspace, name: str, candidates: range) -> int:
+async def _lease_any(
+    host: WorkspaceHost, workspace: ExecutionWorkspace, name: str, candidates: range
+) -> int:
     current = await PortLease.get_or_none(workspace_id=workspace.id, name=name)
-    if current is not None and ports.is_free(current.port):
+    if current is not None and await host.port_is_free(current.port):
         return current.port
 
     leased = {row["port"] for row in await PortLease.all().values("port")}
     for port in candidates:
-        if port in leased or not ports.is_free(port):
+        if port in leased or not await host.port_is_free(port):
             continue
         try:
             await _assign(workspace, name, port)

@@ -30,6 +30,7 @@ from tortoise.exceptions import IntegrityError
 from worksite.domain import commands, jobs, monitor, operations, port_leases
 from worksite.domain.auth import Principal, require_workspace_access
 from worksite.domain.commands import WorkspaceCommand
+from worksite.domain.environments import workspace_host
 from worksite.domain.errors import Conflict, WorksiteError
 from worksite.domain.service_state import (
     LIVE,
@@ -44,14 +45,9 @@ from worksite.events import bus
 from worksite.models import ExecutionWorkspace, Operation, RuntimeService
 from worksite.models.enums import OperationCategory, ServiceHealth, ServiceStatus
 from worksite.runtime import logs
-from worksite.runtime.processes import (
-    SupervisorError,
-    is_alive,
-    read_state,
-    request_stop,
-    spawn_supervised_async,
-    wait_ended,
-)
+from worksite.providers.host import WorkspaceHost, wait_ended
+from worksite.providers.ssh import SshError
+from worksite.runtime.processes import SupervisorError
 from worksite.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -178,21 +174,24 @@ async def _start(
     phase: str,
     principal: Principal | None,
 ) -> RuntimeService:
-    cwd = commands.working_directory(workspace, command)
+    host = await workspace_host(settings, workspace)
+    cwd = await commands.working_directory(host, workspace, command)
     service = await _claim(workspace, command, cwd)
     try:
-        return await _launch(settings, workspace, service, command, phase, cwd, principal)
+        return await _launch(
+            settings, host, workspace, service, command, phase, cwd, principal
+        )
     except BaseException as error:
         if isinstance(error, WorksiteError):
             reason = error.message
         else:
             reason = f"the start was interrupted: {error!r}"
-        await asyncio.shield(_give_up(settings, service, reason))
+        await asyncio.shield(_give_up(settings, host, service, reason))
         raise
 
 
 async def _claim(
-    workspace: ExecutionWorkspace, command: WorkspaceCommand, cwd: Path
+    workspace: ExecutionWorkspace, command: WorkspaceCommand, cwd: str
 ) -> RuntimeService:
     """Move the service to STARTING, unless it is live: then a conflict says why."""
     service = await _row(workspace, command.name)
@@ -224,37 +223,38 @@ async def _row(workspace: ExecutionWorkspace, name: str) -> RuntimeService:
 
 async def _launch(
     settings: Settings,
+    host: WorkspaceHost,
     workspace: ExecutionWorkspace,
     service: RuntimeService,
     command: WorkspaceCommand,
     phase: str,
-    cwd: Path,
+    cwd: str,
     principal: Principal | None,
 ) -> RuntimeService:
     port = None
     if command.port is not None:
         port = await port_leases.lease(
-            workspace, command.name, command.port, settings.service_ports
+            host, workspace, command.name, command.port, settings.service_ports
         )
-    env = await commands.environment(workspace, command, port, principal)
+    env = await commands.environment(host, workspace, command, port, principal)
     operation = await operations.begin(
         workspace, OperationCategory.RUNTIME, phase, command.command,
         service_name=command.name,
     )
     service.start_operation = operation
     service.port = port
-    service.url = f"http://127.0.0.1:{port}" if port is not None else None
+    service.url = f"http://{host.address}:{port}" if port is not None else None
     service.readiness = _probe_spec(command, port, env)
     await service.save(
         update_fields=["start_operation_id", "port", "url", "readiness", "updated_at"]
     )
 
-    directory = run_dir(settings, operation)
     try:
-        state = await spawn_supervised_async(
-            directory, ["/bin/sh", "-c", command.command], cwd, env, grace=GRACE
+        state = await host.spawn_supervised(
+            host.run_dir(operation.log_path), ["/bin/sh", "-c", command.command], cwd,
+            env, GRACE,
         )
-    except (SupervisorError, TimeoutError) as error:
+    except (SupervisorError, TimeoutError, SshError) as error:
         return await record_end(settings, service, None, reason=f"could not start: {error}")
 
     # The monitor may have seen this run already (state.json exists), even judged it
@@ -301,7 +301,9 @@ def _probe_spec(
     return spec
 
 
-async def _give_up(settings: Settings, service: RuntimeService, reason: str) -> None:
+async def _give_up(
+    settings: Settings, host: WorkspaceHost, service: RuntimeService, reason: str
+) -> None:
     """A claimed start that did not get its command running: FAILED, with why."""
     values = {
         "status": ServiceStatus.FAILED, "failure_reason": reason,
@@ -319,11 +321,14 @@ async def _give_up(settings: Settings, service: RuntimeService, reason: str) -> 
     if service.start_operation_id is None:  # type: ignore[attr-defined]
         return
     operation = await Operation.get(id=service.start_operation_id)  # type: ignore[attr-defined]
-    directory = run_dir(settings, operation)
-    state = read_state(directory)
-    if state is not None and is_alive(state):
-        request_stop(state)  # launched, but not recorded: nothing may run unfollowed
-    logs.append_note(directory, f"worksite: {reason}")
+    try:
+        state = await host.read_state(host.run_dir(operation.log_path))
+        if state is not None and await host.is_alive(state):
+            # Launched, but not recorded: nothing may run unfollowed.
+            await host.request_stop(state)
+    except SshError as error:
+        log.warning("service %s: could not check on its start: %s", service.name, error)
+    logs.append_note(run_dir(settings, operation), f"worksite: {reason}")
     await operations.finish_once(settings, operation, None, succeeded=False)
 
 
@@ -365,16 +370,23 @@ async def _stop(
     )
     started = time.monotonic()
     start_operation = await Operation.get(id=service.start_operation_id)  # type: ignore[attr-defined]
-    directory = run_dir(settings, start_operation)
-    state = read_state(directory)
-    if state is not None:
-        request_stop(state)
+    host = await workspace_host(settings, workspace)
+    directory = host.run_dir(start_operation.log_path)
     try:
-        ended = await wait_ended(directory, GRACE + STOP_PATIENCE)
+        state = await host.read_state(directory)
+        if state is not None:
+            await host.request_stop(state)
+    except SshError as error:
+        return await _unreachable(settings, service, operation, error)
+    try:
+        ended = await wait_ended(
+            host, directory, GRACE + STOP_PATIENCE,
+            copy_to=run_dir(settings, start_operation), patience=operations.LINK_PATIENCE,
+        )
     except SupervisorError:
         ended = None
-    except TimeoutError:
-        message = f"{service.name} is still running {GRACE + STOP_PATIENCE:g} s after SIGTERM"
+    except (TimeoutError, SshError) as error:
+        message = f"{service.name} was asked to stop, but its end was not seen: {error}"
         logs.write_record(run_dir(settings, operation), stderr=message + "\n")
         await operations.finish_once(settings, operation, None, succeeded=False)
         return service
@@ -388,6 +400,25 @@ async def _stop(
     )
     await operations.finish_once(settings, operation, None, succeeded=True)
     return service
+
+
+async def _unreachable(
+    settings: Settings, service: RuntimeService, operation: Operation, error: SshError
+) -> RuntimeService:
+    """A stop that could not reach the host: the service runs on, as it was."""
+    await RuntimeService.filter(
+        id=service.id, status=ServiceStatus.STOPPING,
+        start_operation_id=service.start_operation_id,  # type: ignore[attr-defined]
+    ).update(
+        status=ServiceStatus.RUNNING if service.ready_at else ServiceStatus.STARTING,
+        updated_at=now(),
+    )
+    await service.refresh_from_db()
+    announce(service)
+    message = f"Cannot stop {service.name}: {error} It keeps running."
+    logs.write_record(run_dir(settings, operation), stderr=message + "\n")
+    await operations.finish_once(settings, operation, None, succeeded=False)
+    raise Conflict(message)
 
 
 async def _restart(

@@ -16,8 +16,12 @@ class Environment(Model):
     host = fields.CharField(max_length=255, null=True)
     port = fields.IntField(null=True)
     user = fields.CharField(max_length=100, null=True)
+    # Sealed with worksite.secretbox; never leaves the server.
     private_key_encrypted = fields.TextField(null=True)
+    # The host's public key (`ssh-ed25519 AAAA...`) or its fingerprint (`SHA256:...`).
     host_key = fields.TextField(null=True)
+    # Record the host key at the first connection; cleared once it is recorded.
+    trust_on_first_use = fields.BooleanField(default=False, db_default=False)
     root_dir = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from git import GitCommandError, Repo
-from git.exc import InvalidGitRepositoryError, NoSuchPathError
+from git.exc import InvalidGitRepositoryError, NoSuchPathError, UnsafeProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,16 @@ def open_repository(path: Path) -> Repo | None:
         return None
 
 
-def clone_once(url: str, repos_dir: Path) -> Path:
-    """Clone `url` into the data dir on first use; later calls return the clone."""
+def clone_name(url: str) -> str:
+    """The directory name of a clone of `url`: its last part and a hash of it all."""
     digest = hashlib.sha256(url.encode()).hexdigest()[:16]
     tail = re.sub(r"[^A-Za-z0-9._-]+", "-", url.rstrip("/").rsplit("/", 1)[-1])[:40]
-    target = repos_dir / f"{tail or 'repo'}-{digest}"
+    return f"{tail or 'repo'}-{digest}"
+
+
+def clone_once(url: str, repos_dir: Path) -> Path:
+    """Clone `url` into the data dir on first use; later calls return the clone."""
+    target = repos_dir / clone_name(url)
     if open_repository(target) is not None:
         return target
     repos_dir.mkdir(parents=True, exist_ok=True)
@@ -44,6 +49,8 @@ def clone_once(url: str, repos_dir: Path) -> Path:
             url, partial, multi_options=["--no-checkout"],
             env={"GIT_ALLOW_PROTOCOL": "file:git:http:https:ssh"},
         )
+    except UnsafeProtocolError as exc:
+        raise GitError(f"could not clone {url}: {exc}") from None
     except GitCommandError as exc:
         raise GitError(f"could not clone {url}: {_stderr(exc)}") from None
     partial.rename(target)

@@ -37,6 +37,11 @@ def read(run_dir: Path, offset: int = 0, limit: int = 65536) -> LogChunk:
             data = handle.read(limit)
     except FileNotFoundError:
         return LogChunk("", max(0, offset))
+    return chunk(data, offset)
+
+
+def chunk(data: bytes, offset: int) -> LogChunk:
+    """The chunk of `data` read at `offset`, cut back to whole UTF-8 characters."""
     data = whole_characters(data)
     return LogChunk(data.decode("utf-8", errors="replace"), max(0, offset) + len(data))
 

@@ -139,6 +139,11 @@ def read_state(run_dir: Path) -> SupervisorState | None:
         text = path.read_text()
     except FileNotFoundError:
         return None
+    return parse_state(text, str(path))
+
+
+def parse_state(text: str, path: str) -> SupervisorState:
+    """The state in the text of a state.json (read here or on an SSH host)."""
     try:
         return SupervisorState.from_json(json.loads(text))
     except (ValueError, SupervisorError) as error:
@@ -151,8 +156,13 @@ def start_ticks(pid: int) -> int | None:
         data = Path(f"/proc/{pid}/stat").read_bytes()
     except OSError:
         return None
+    return parse_start_ticks(data)
+
+
+def parse_start_ticks(stat: bytes) -> int | None:
+    """Field 22 of the contents of a /proc/<pid>/stat; None for an exited process."""
     # Fields after the command name, which is in parentheses and may contain ") ".
-    fields = data[data.rindex(b")") + 2 :].split()
+    fields = stat[stat.rindex(b")") + 2 :].split()
     if fields[0] in (b"Z", b"X", b"x"):
         return None  # exited; only its parent has yet to reap it
     return int(fields[19])

@@ -34,6 +34,23 @@ export type CreateAgentInput = {
   name: Scalars['String']['input'];
 };
 
+export type CreateEnvironmentInput = {
+  name?: InputMaybe<Scalars['String']['input']>;
+  host?: InputMaybe<Scalars['String']['input']>;
+  port?: InputMaybe<Scalars['Int']['input']>;
+  user?: InputMaybe<Scalars['String']['input']>;
+  /** An OpenSSH or PEM private key without a passphrase; stored sealed. */
+  privateKey?: InputMaybe<Scalars['String']['input']>;
+  /** The host's public key (`ssh-ed25519 AAAA...`) or its fingerprint (`SHA256:...`); null clears it. */
+  hostKey?: InputMaybe<Scalars['String']['input']>;
+  /** Without a host key: record the key the host presents first. */
+  trustOnFirstUse?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The absolute directory for workspaces. */
+  rootDir?: InputMaybe<Scalars['String']['input']>;
+  /** SSH, the only kind that can be added. */
+  kind?: InputMaybe<EnvironmentKind>;
+};
+
 export type CreateIssueInput = {
   title?: InputMaybe<Scalars['String']['input']>;
   description?: InputMaybe<Scalars['String']['input']>;
@@ -69,6 +86,21 @@ export type CreateProjectWorkspaceInput = {
   /** JSON text or an object; null clears it. */
   runtimeConfig?: InputMaybe<Scalars['JSON']['input']>;
   projectId: Scalars['ID']['input'];
+};
+
+export type EnvironmentInput = {
+  name?: InputMaybe<Scalars['String']['input']>;
+  host?: InputMaybe<Scalars['String']['input']>;
+  port?: InputMaybe<Scalars['Int']['input']>;
+  user?: InputMaybe<Scalars['String']['input']>;
+  /** An OpenSSH or PEM private key without a passphrase; stored sealed. */
+  privateKey?: InputMaybe<Scalars['String']['input']>;
+  /** The host's public key (`ssh-ed25519 AAAA...`) or its fingerprint (`SHA256:...`); null clears it. */
+  hostKey?: InputMaybe<Scalars['String']['input']>;
+  /** Without a host key: record the key the host presents first. */
+  trustOnFirstUse?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The absolute directory for workspaces. */
+  rootDir?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** Where workspaces are made. */

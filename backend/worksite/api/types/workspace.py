@@ -177,12 +177,14 @@ class ExecutionWorkspace:
 
 
     @strawberry.field(description="What closing would do and what stands in the way.")
-    async def close_readiness(self) -> CloseReadiness:
-        return close_readiness_type(await close.readiness(self.model))
+    async def close_readiness(self, info: Info) -> CloseReadiness:
+        return close_readiness_type(
+            await close.readiness(info.context.settings, self.model)
+        )
 
     @strawberry.field(description="How the worktree differs from the record (it is checked on disk).")
-    async def drift(self) -> list[str]:
-        return await close.current_drift(self.model)
+    async def drift(self, info: Info) -> list[str]:
+        return await close.current_drift(info.context.settings, self.model)
 
 
 def config_entry(config: dict[str, object] | None, name: str) -> dict[str, object] | None:
