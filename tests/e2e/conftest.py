@@ -8,8 +8,6 @@ browser is downloaded. Each test gets its own server and data directory.
 from __future__ import annotations
 
 import os
-import shlex
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -38,12 +36,11 @@ PHONE = {"width": 390, "height": 844}
 README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 OPERATOR_TOKEN = "e2e-operator-token"
 
-PYTHON = shlex.quote(sys.executable)
 RUNTIME_CONFIG = {
     "commands": [
         {
             "name": "web", "kind": "service", "port": "auto",
-            "command": f"{PYTHON} -m http.server --bind 127.0.0.1 $PORT",
+            "command": "python3 -m http.server --bind 127.0.0.1 $PORT",
             "readiness": {"http": "http://127.0.0.1:${PORT}/", "timeoutSeconds": 30},
         },
         {"name": "migrate", "kind": "job", "command": "echo 'applied 3 migrations'"},

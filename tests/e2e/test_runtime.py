@@ -88,7 +88,7 @@ async def test_a_failing_job_shows_its_error_and_red_excerpt(
     await lint.get_by_role("button").click()
     await expect(lint.get_by_label("Full log")).to_contain_text("line too long")
     await expect(lint.get_by_text("End of log.")).to_be_visible()
-    await screenshot(page, "workspace-runtime-logs")
+    await screenshot(page, "workspace-job-failed")
 
 
 async def test_the_live_run_highlight_follows_the_run(page: Page, scenario: Scenario) -> None:
