@@ -177,6 +177,11 @@ async def test_environment(
         report.add("connection", True, f"connected to {host.label}; host key verified")
 
     report.add("git", facts.git is not None, facts.git or "git is not installed", "git")
+    if not facts.time_limits:
+        report.add(
+            "timeout", False, "the `timeout` command (coreutils) is not installed",
+            "the `timeout` command (coreutils), which ends overrunning commands",
+        )
     needed = ".".join(map(str, PYTHON_NEEDED))
     report.add(
         "python3", facts.python_ok,

@@ -127,8 +127,14 @@ class Runs:
         self.out_of_reach: set[str] = set()  # hosts already reported unreachable
 
     async def learn(self, operation_ids: list[UUID]) -> None:
-        """Look up the directories (and hosts) of operations not seen before."""
-        unknown = [id for id in operation_ids if id not in self.directories]
+        """Look up the directories (and hosts) of operations not seen before.
+
+        Runs on SSH hosts are looked up every round: their environment may have
+        changed (a new address, key or host key), and the pool then has a new link.
+        """
+        unknown = [
+            id for id in operation_ids if id not in self.directories or id in self.hosts
+        ]
         if not unknown:
             return
         for operation in await Operation.filter(id__in=unknown).prefetch_related(

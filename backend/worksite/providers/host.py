@@ -37,6 +37,8 @@ class HostFacts:
     python_ok: bool  # at least PYTHON_NEEDED
     root_exists: bool
     root_writable: bool
+    # `timeout` (coreutils), which ends commands that overrun on the host.
+    time_limits: bool = True
 
 
 class WorkspaceHost(Protocol):

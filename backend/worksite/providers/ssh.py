@@ -211,10 +211,13 @@ class SshLink:
         timeout: float = COMMAND_TIMEOUT,
         idempotent: bool = True,
         stdin: str | None = None,
+        limit_on_host: bool = True,
     ) -> Completed:
         """Run argv on the host, every argument quoted for its shell; never raises for
-        a non-zero exit. The host ends the command after `timeout` seconds."""
-        command = shlex.join(["timeout", str(max(1, round(timeout))), *argv])
+        a non-zero exit. The host ends the command after `timeout` seconds (unless
+        limit_on_host is off: then only this side stops waiting)."""
+        limit = ["timeout", str(max(1, round(timeout)))] if limit_on_host else []
+        command = shlex.join([*limit, *argv])
 
         async def attempt(connection: asyncssh.SSHClientConnection) -> Completed:
             async with self.sessions:
@@ -224,7 +227,7 @@ class SshLink:
                 )
             if result.exit_status is None:  # the channel closed without a status
                 raise asyncssh.ConnectionLost("the command's channel closed early")
-            if result.exit_status == 124:
+            if result.exit_status == 124 and limit_on_host:
                 raise CommandTimeout(
                     f"{self.target.label}: `{shlex.join(argv)[:200]}` did not finish "
                     f"within {timeout:g} s"

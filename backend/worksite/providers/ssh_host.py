@@ -200,6 +200,7 @@ class HostPython:
 INSPECT = r"""
 root=$1
 if command -v git >/dev/null 2>&1; then echo "git $(git --version)"; fi
+if command -v timeout >/dev/null 2>&1; then echo "timeout yes"; fi
 python3 -I -S -c 'import sys; print("python %d %d %s" % (*sys.version_info[:2], sys.executable))'
 if [ -d "$root" ]; then
   if [ -w "$root" ]; then echo "root writable"; else echo "root read-only"; fi
@@ -230,7 +231,7 @@ class SshHost:
         return self.link.target.host
 
     async def inspect(self) -> HostFacts:
-        result = await self._script(INSPECT, self.root)
+        result = await self.link.run(["sh", "-c", INSPECT, "sh", self.root], limit_on_host=False)
         lines = (line.split(" ", 1) for line in result.stdout.splitlines())
         facts = {words[0]: words[1] for words in lines if len(words) == 2}
         python, python_ok = None, False
@@ -241,6 +242,7 @@ class SshHost:
         return HostFacts(
             git=facts.get("git"), python=python, python_ok=python_ok,
             root_exists="root" in facts, root_writable=facts.get("root") == "writable",
+            time_limits="timeout" in facts,
         )
 
     # Repositories and worktrees
@@ -291,13 +293,18 @@ class SshHost:
         return candidate
 
     async def add_worktree(self, repo: str, path: str, branch: str, start: str) -> str:
-        result = await self._script(ADD_WORKTREE, repo, path, branch, start, timeout=GIT_TIMEOUT)
+        # Not repeated on a new connection: the first attempt may have made it.
+        result = await self._script(
+            ADD_WORKTREE, repo, path, branch, start, timeout=GIT_TIMEOUT, idempotent=False
+        )
         if not result.ok:
             raise git.GitError(f"git worktree add failed: {_said(result)}")
         return result.stdout.strip()
 
     async def restore_worktree(self, repo: str, path: str, branch: str) -> str:
-        result = await self._script(RESTORE_WORKTREE, repo, path, branch, timeout=GIT_TIMEOUT)
+        result = await self._script(
+            RESTORE_WORKTREE, repo, path, branch, timeout=GIT_TIMEOUT, idempotent=False
+        )
         if not result.ok:
             raise git.GitError(f"git worktree add failed: {_said(result)}")
         return result.stdout.strip()
@@ -432,6 +439,12 @@ class SshHost:
 
     async def mirror_logs(self, run_dir: str, local_dir: Path) -> int:
         local_dir.mkdir(parents=True, exist_ok=True)
+        # Every byte of stdout.log and stderr.log is in output.log as well, so when
+        # its size has not moved there is nothing new anywhere: one request, not four.
+        copy = local_dir / logs.OUTPUT
+        have = copy.stat().st_size if copy.exists() else 0
+        if await self.link.size(posixpath.join(run_dir, logs.OUTPUT)) in (None, have):
+            return 0
         for name in MIRRORED:
             await self._append_new(run_dir, local_dir, name)
         # output.log before output.idx on the host, the other way round here: the
@@ -489,8 +502,12 @@ class SshHost:
     async def _run(self, *argv: str, timeout: float = 60.0) -> Completed:
         return await self.link.run(list(argv), timeout=timeout)
 
-    async def _script(self, script: str, *args: str, timeout: float = 60.0) -> Completed:
-        return await self.link.run(["sh", "-c", script, "sh", *args], timeout=timeout)
+    async def _script(
+        self, script: str, *args: str, timeout: float = 60.0, idempotent: bool = True
+    ) -> Completed:
+        return await self.link.run(
+            ["sh", "-c", script, "sh", *args], timeout=timeout, idempotent=idempotent
+        )
 
     async def _git_script(self, script: str, *args: str) -> str:
         result = await self._script(script, *args, timeout=GIT_TIMEOUT)
