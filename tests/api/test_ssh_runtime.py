@@ -33,7 +33,6 @@ from tests.support.services import (
     until,
     until_log_contains,
     until_operation,
-    until_service,
     wait_for_file,
 )
 from tests.support.sshd import SshServer

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.supervisors import kill_if_same
 
 from worksite.runtime.processes import (
     SupervisorState,
@@ -17,7 +18,6 @@ from worksite.runtime.processes import (
     read_state,
     request_stop,
     spawn_supervised_async,
-    start_ticks,
 )
 
 STOP_TIMEOUT = 20.0
@@ -30,21 +30,6 @@ def recorded_pids(pid_file: Path) -> list[tuple[int, int]]:
     text = pid_file.read_text()
     lines = text[: text.rfind("\n") + 1].splitlines()  # only complete lines
     return [(int(pid), int(ticks)) for pid, ticks in (line.split() for line in lines)]
-
-
-def kill_if_same(pid: int, ticks: int) -> None:
-    """SIGKILL pid only if it is still the process that started at ticks."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    try:
-        if start_ticks(pid) == ticks:
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    finally:
-        os.close(pidfd)
 
 
 class Reaper:

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from uuid import UUID
 
-from worksite.domain import validation
-from worksite.domain.errors import Conflict, NotFound
+from worksite.domain.errors import Conflict
+from worksite.domain.lookup import find
 from worksite.events import bus, operations_topic
 from worksite.models import ExecutionWorkspace, Operation
 from worksite.models.enums import OperationCategory, OperationStatus
@@ -47,12 +47,7 @@ def log_dir(settings: Settings, operation: Operation) -> Path:
 
 
 async def get_operation(operation_id: UUID | str) -> Operation:
-    operation = await Operation.get_or_none(
-        id=validation.parse_id("operationId", operation_id)
-    )
-    if operation is None:
-        raise NotFound("operation", str(operation_id))
-    return operation
+    return await find(Operation, "operation", "operationId", operation_id)
 
 
 def command_env(

@@ -20,7 +20,6 @@ from worksite.models import ExecutionWorkspace, Operation, PortLease, RuntimeSer
 from worksite.models.enums import OperationStatus, ServiceStatus
 from worksite.providers.host import WorkspaceHost
 from worksite.providers.ssh import SshError
-from worksite.runtime import ports
 
 log = logging.getLogger(__name__)
 
