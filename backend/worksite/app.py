@@ -20,7 +20,8 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from worksite import db
+from worksite import db, metrics
+from worksite.api.connections import Connections
 from worksite.api.context import Context
 from worksite.api.schema import schema
 from worksite.domain.auth import Principal, authenticate
@@ -30,7 +31,7 @@ from worksite.domain.monitor import Monitor
 from worksite.domain.projects import ensure_local_environment
 from worksite.events import bus
 from worksite.providers.ssh import pool as ssh_pool
-from worksite.secretbox import MaskSecrets
+from worksite.secretbox import MaskSecrets, MaskTokenQuery
 from worksite.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,12 @@ class GraphQLApp(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.settings = settings
+        self.connections = Connections()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] == "http" and scope["method"] != "GET":
             request = Request(scope, receive)
             principal = await authenticate(
@@ -65,15 +70,18 @@ class GraphQLApp(GraphQL[Context, None]):
             )
             if principal is None:
                 log.warning("refused a request to /graphql with a missing or unknown token")
-                response = JSONResponse(
-                    {"errors": [{"message": "Missing or unknown bearer token."}]},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-                await response(scope, receive, send)
+                await unauthorized()(scope, receive, send)
                 return
             scope.setdefault("state", {})["principal"] = principal
         await super().__call__(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        metrics.live.websockets += 1
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            metrics.live.websockets -= 1
+            self.connections.forget(scope)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         principal = request.scope.get("state", {}).get("principal", NOBODY)
@@ -90,6 +98,8 @@ class GraphQLApp(GraphQL[Context, None]):
             log.warning("refused a WebSocket with a missing or unknown token")
             raise ConnectionRejectionError()
         context.principal = principal
+        if principal.agent_id is not None:
+            self.connections.add(principal.agent_id, context.request)
 
 
 class SinglePageApp(StaticFiles):
@@ -101,8 +111,36 @@ class SinglePageApp(StaticFiles):
         return await super().get_response(path, scope)
 
 
+def unauthorized() -> Response:
+    return JSONResponse(
+        {"errors": [{"message": "Missing or unknown bearer token."}]},
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
 async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
+
+
+def metrics_endpoint(settings: Settings) -> Any:
+    """/metrics for Prometheus; it wants the operator token, like everything else."""
+
+    async def endpoint(request: Request) -> Response:
+        principal = await authenticate(
+            bearer(request.headers.get("authorization")), settings.operator_token
+        )
+        if principal is None:
+            log.warning("refused a request to /metrics with a missing or unknown token")
+            return unauthorized()
+        if not principal.is_operator:
+            return JSONResponse(
+                {"errors": [{"message": "Only an operator may read /metrics."}]},
+                status_code=403,
+            )
+        return Response(await metrics.render(settings), media_type=metrics.CONTENT_TYPE)
+
+    return endpoint
 
 
 def create_app(settings: Settings, migrate: bool = True) -> Starlette:
@@ -111,6 +149,10 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
     execution_log = logging.getLogger("strawberry.execution")
     if not any(isinstance(f, MaskSecrets) for f in execution_log.filters):
         execution_log.addFilter(MaskSecrets())
+    # The sign-in link carries the operator token; an access log must not keep it.
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, MaskTokenQuery) for f in access_log.filters):
+        access_log.addFilter(MaskTokenQuery())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -123,12 +165,14 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
         monitor = Monitor(settings)
         await monitor.start()
         cleanup_task = asyncio.create_task(cleanup.run_forever(settings))
+        revocations = asyncio.create_task(graphql.connections.follow_revocations())
         try:
             yield
         finally:
-            cleanup_task.cancel()
-            with suppress(asyncio.CancelledError):
-                await cleanup_task
+            for task in (cleanup_task, revocations):
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
             # Services and jobs outlive the server; the next one adopts them.
             await monitor.close()
             await bus.stop()
@@ -137,6 +181,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
 
     routes: list[Any] = [
         Route("/healthz", healthz),
+        Route("/metrics", metrics_endpoint(settings)),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]

@@ -91,3 +91,19 @@ class MaskSecrets(logging.Filter):
             if "PRIVATE KEY" in trace:
                 record.exc_text, record.exc_info = mask(trace).rstrip("\n"), None
         return True
+
+
+_TOKEN_QUERY = re.compile(r"([?&]token=)[^&\s\"]*")
+
+
+class MaskTokenQuery(logging.Filter):
+    """Removes `token=` values from the paths in uvicorn's access log (sign-in links)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any("token=" in str(a) for a in record.args):
+            # The access formatter unpacks the arguments: keep their number and order.
+            record.args = tuple(
+                _TOKEN_QUERY.sub(r"\1[removed]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True

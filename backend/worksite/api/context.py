@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from strawberry.types import Info as StrawberryInfo
 
@@ -20,6 +21,8 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    # Workspaces whose command output the caller may read, as found out so far.
+    readable_workspaces: dict[UUID, bool] = field(default_factory=dict)
 
 
 Info = StrawberryInfo[Context, None]

@@ -39,7 +39,14 @@ def hash_token(token: str) -> str:
 
 
 async def authenticate(token: str, operator_token: str) -> Principal | None:
-    """The principal a bearer token names, or None for an unknown token."""
+    """The principal a bearer token names, or None for an unknown or revoked token.
+
+    Neither comparison leaks how much of a wrong token was right: the operator's is
+    compared as SHA-256 digests with hmac.compare_digest (constant time), and an
+    agent's is found by the SHA-256 digest of what was sent, through the unique
+    index on `token_hash`; the database's comparison sees digests, whose shared
+    prefix says nothing about the token's.
+    """
     if not token:
         return None
     if hmac.compare_digest(hash_token(token), hash_token(operator_token)):
@@ -72,6 +79,15 @@ async def can_access_workspace(principal: Principal, workspace_id: UUID) -> bool
     return await IssueWorkspaceLink.filter(
         workspace_id=workspace_id, issue__assignee_id=principal.agent_id
     ).exists()
+
+
+async def require_output_access(principal: Principal, workspace_id: UUID) -> None:
+    """Output of commands (logs, excerpts) is read only by those who may act there."""
+    if not await can_access_workspace(principal, workspace_id):
+        raise Forbidden(
+            f"The output of workspace {workspace_id} is not for agent {principal.name}: "
+            "the workspace is not linked to one of its issues."
+        )
 
 
 async def require_workspace_access(principal: Principal, workspace_id: UUID) -> None:

@@ -46,7 +46,8 @@ class ProvisionFailed(Conflict):
 
 
 class Forbidden(WorksiteError):
-    pass
+    # Raised by a field (not a mutation), it becomes a top-level error with this code.
+    extensions = {"code": "FORBIDDEN"}
 
 
 class WorkspaceClosed(WorksiteError):

@@ -170,3 +170,8 @@ def runs_topic(project_id: UUID | str) -> str:
 
 def services_topic(workspace_id: UUID | str) -> str:
     return f"service-status:{workspace_id}"
+
+
+def agents_topic() -> str:
+    """Agents revoked: each server process closes their live connections."""
+    return "agents"

@@ -17,6 +17,7 @@ class CreateAgentSuccess:
 
 
 CreateAgentResult = Annotated[CreateAgentSuccess | Errors, strawberry.union("CreateAgentResult")]
+AgentResult = Annotated[Agent | Errors, strawberry.union("AgentResult")]
 
 
 @strawberry.input
@@ -31,3 +32,11 @@ class AgentMutations:
     async def create_agent(self, info: Info, input: CreateAgentInput) -> CreateAgentResult:
         row, token = await agents.create_agent(info.context.principal, input.name)
         return CreateAgentSuccess(agent=agent_type(row), token=token)
+
+    @strawberry.mutation(
+        description="Stop the agent's token from working at once and close its live "
+        "connections; the agent stays, shown as revoked."
+    )
+    @returns_errors
+    async def revoke_agent(self, info: Info, agent_id: strawberry.ID) -> AgentResult:
+        return agent_type(await agents.revoke_agent(info.context.principal, agent_id))

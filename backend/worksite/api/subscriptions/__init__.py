@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from worksite.api.context import Info
 from worksite.api.errors import as_error
+from worksite import metrics
 from worksite.api.loaders import Loaders
 from worksite.domain.errors import WorksiteError
 
@@ -26,6 +27,7 @@ async def events(
 
     Any other exception becomes a generic error event, then the stream ends.
     """
+    metrics.live.subscriptions += 1
     try:
         async with contextlib.aclosing(stream):  # type: ignore[type-var]
             async for item in stream:
@@ -39,3 +41,5 @@ async def events(
         # logs with its traceback and masks for the client; raised, it would end
         # the stream as if it had completed.
         yield exc
+    finally:
+        metrics.live.subscriptions -= 1

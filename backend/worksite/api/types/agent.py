@@ -25,6 +25,9 @@ class Agent:
     id: strawberry.ID
     name: str
     created_at: datetime
+    revoked_at: datetime | None = strawberry.field(
+        description="When its token was revoked; null while it works."
+    )
 
 
 @strawberry.type
@@ -66,7 +69,10 @@ class Run:
 
 
 def agent_type(row: AgentModel) -> Agent:
-    return Agent(id=strawberry.ID(str(row.id)), name=row.name, created_at=row.created_at)
+    return Agent(
+        id=strawberry.ID(str(row.id)), name=row.name, created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 def run_type(row: RunModel) -> Run:

@@ -9,6 +9,7 @@ import strawberry
 from worksite.api.context import Info
 from worksite.api.errors import ConflictError
 from worksite.api.types.enums import OperationCategory, OperationStatus
+from worksite.domain.auth import can_access_workspace, require_output_access
 from worksite.domain.live import OperationOutput
 from worksite.domain.operations import log_dir
 from worksite.models import Operation
@@ -74,9 +75,17 @@ class WorkspaceOperation:
     exit_code: int | None
     started_at: datetime
     finished_at: datetime | None
-    stdout_excerpt: str
-    stderr_excerpt: str
     model: strawberry.Private[Operation]
+
+    @strawberry.field(description="The tail of its standard output.")
+    async def stdout_excerpt(self, info: Info) -> str:
+        await _require_output_access(info, self.model)
+        return self.model.stdout_excerpt
+
+    @strawberry.field(description="The tail of its standard error.")
+    async def stderr_excerpt(self, info: Info) -> str:
+        await _require_output_access(info, self.model)
+        return self.model.stderr_excerpt
 
     @strawberry.field
     async def workspace(self, info: Info) -> WorkspaceType:
@@ -86,7 +95,8 @@ class WorkspaceOperation:
         return workspace_type(row)
 
     @strawberry.field(description="The full log from `offset` (bytes), at most `limit` bytes.")
-    def log(self, info: Info, offset: int = 0, limit: int = 65536) -> LogChunk:
+    async def log(self, info: Info, offset: int = 0, limit: int = 65536) -> LogChunk:
+        await _require_output_access(info, self.model)
         directory = log_dir(info.context.settings, self.model)
         chunk = logs.read(directory, offset, limit)
         finished = self.model.finished_at is not None
@@ -115,7 +125,18 @@ def operation_type(row: Operation) -> WorkspaceOperation:
         exit_code=row.exit_code,
         started_at=row.started_at,
         finished_at=row.finished_at,
-        stdout_excerpt=row.stdout_excerpt,
-        stderr_excerpt=row.stderr_excerpt,
         model=row,
     )
+
+
+async def _require_output_access(info: Info, operation: Operation) -> None:
+    # Asked once per workspace and request: a list of operations costs one query.
+    principal = info.context.principal
+    if principal.is_operator:
+        return
+    workspace_id = operation.workspace_id  # type: ignore[attr-defined]
+    readable = info.context.readable_workspaces
+    if workspace_id not in readable:
+        readable[workspace_id] = await can_access_workspace(principal, workspace_id)
+    if not readable[workspace_id]:
+        await require_output_access(principal, workspace_id)
