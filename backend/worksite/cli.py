@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from urllib.parse import quote
@@ -41,9 +42,14 @@ def _serve(settings, host: str, port: int) -> int:  # type: ignore[no-untyped-de
     from worksite.app import create_app
 
     shown_host = f"[{host}]" if ":" in host else host
+    # A token the server made is printed in the link, as a notebook server does; one
+    # the operator set in WORKSITE_TOKEN they know, and it stays out of the output.
+    token = "<WORKSITE_TOKEN>" if os.environ.get("WORKSITE_TOKEN") else quote(
+        settings.operator_token
+    )
     print(
         f"\nWorksite is starting on http://{shown_host}:{port}\n"
-        f"Sign in as operator: http://{shown_host}:{port}/?token={quote(settings.operator_token)}\n"
+        f"Sign in as operator: http://{shown_host}:{port}/?token={token}\n"
         f"GraphiQL: http://{shown_host}:{port}/graphql  (data in {settings.data_dir})\n",
         flush=True,
     )

@@ -26,6 +26,9 @@ _PRIVATE_KEY = re.compile(
     re.DOTALL,
 )
 MASK = "[private key removed]"
+# The margin of graphql-core's excerpt of a document ("1 | ", "  | "), which wraps long
+# lines and can cut a key's header in two.
+_EXCERPT_MARGIN = re.compile(r"\n *\d* \| ")
 
 
 class SecretKeyError(Exception):
@@ -75,7 +78,12 @@ def _stored_key(data_dir: Path) -> str:
 
 def mask(text: str) -> str:
     """text with every private key block (whole or partial) replaced by MASK."""
-    return _PRIVATE_KEY.sub(MASK, text)
+    text = _PRIVATE_KEY.sub(MASK, text)
+    joined = _EXCERPT_MARGIN.sub("", text)
+    if _PRIVATE_KEY.search(joined):
+        # A key the excerpt wrapped: its lines only join up without the margin.
+        text = _PRIVATE_KEY.sub(MASK, joined)
+    return text
 
 
 class MaskSecrets(logging.Filter):
@@ -83,13 +91,15 @@ class MaskSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "PRIVATE KEY" in message:
-            record.msg, record.args = mask(message), None
+        masked = mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
         if record.exc_info and record.exc_info[0] is not None:
             # The traceback repeats the exception's message: render it here, masked.
             trace = "".join(traceback.format_exception(*record.exc_info))
-            if "PRIVATE KEY" in trace:
-                record.exc_text, record.exc_info = mask(trace).rstrip("\n"), None
+            masked = mask(trace)
+            if masked != trace:
+                record.exc_text, record.exc_info = masked.rstrip("\n"), None
         return True
 
 
