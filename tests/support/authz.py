@@ -18,6 +18,7 @@ an operation of schema.graphql has no row; `scripts/harden security` prints it.
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from collections.abc import Callable
@@ -75,6 +76,7 @@ class World:
     operation: str = ""
     other_workspace: str = ""  # of the other agent's issue
     other_run: str = ""
+    private_keys: list[str] = field(default_factory=list)  # every key sent, for scans
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ def _issue_input(w: World) -> dict[str, Any]:
 
 def _environment_input(w: World) -> dict[str, Any]:
     key = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
+    w.private_keys.append(key)
     return {
         "name": f"host-{free_port()}", "host": "127.0.0.1", "port": free_port(),
         "user": "nobody", "privateKey": key, "trustOnFirstUse": True, "rootDir": "/srv/ws",
@@ -314,6 +317,7 @@ class Outcome:
     caller: str
     expected: str
     answer: str  # what came back, briefly
+    body: str = ""  # the whole answer, for the secret scan
 
     @property
     def row(self) -> tuple[str, str, str, str]:
@@ -331,7 +335,7 @@ async def check_http(api: Api, world: World, case: Case, caller: str) -> Outcome
 
     if expected == REFUSED:
         assert response.status_code == 401, f"{where}: {response.status_code} {response.text}"
-        return Outcome(case, caller, expected, "401")
+        return Outcome(case, caller, expected, "401", response.text)
     assert response.status_code == 200, f"{where}: {response.status_code} {response.text}"
     body = response.json()
     errors = body.get("errors") or []
@@ -340,9 +344,9 @@ async def check_http(api: Api, world: World, case: Case, caller: str) -> Outcome
     if case.kind == "query":
         if expected == FORBID:
             assert codes == {"FORBIDDEN"}, f"{where}: expected FORBIDDEN, got {body}"
-            return Outcome(case, caller, expected, "FORBIDDEN")
+            return Outcome(case, caller, expected, "FORBIDDEN", response.text)
         assert not errors, f"{where}: {errors}"
-        return Outcome(case, caller, expected, "data")
+        return Outcome(case, caller, expected, "data", response.text)
 
     assert not errors, f"{where}: {errors}"
     (result,) = body["data"].values()
@@ -351,7 +355,7 @@ async def check_http(api: Api, world: World, case: Case, caller: str) -> Outcome
         assert typename == "ForbiddenError", f"{where}: expected ForbiddenError, got {result}"
     else:
         assert typename != "ForbiddenError" and typename not in NOT_REACHED, f"{where}: {result}"
-    return Outcome(case, caller, expected, typename)
+    return Outcome(case, caller, expected, typename, response.text)
 
 
 async def check_mutations_and_queries(api: Api, world: World) -> list[Outcome]:
@@ -406,7 +410,7 @@ async def check_subscription(ws_url: str, world: World, case: Case, caller: str)
         assert first.get("id") in own, f"{where}: got {first}, not the caller's own row"
     else:
         assert typename != "ForbiddenError" and typename not in NOT_REACHED, f"{where}: {first}"
-    return Outcome(case, caller, expected, typename)
+    return Outcome(case, caller, expected, typename, json.dumps(first))
 
 
 async def _refusal(ws_url: str, token: str | None) -> int | None:
