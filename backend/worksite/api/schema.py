@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
 from graphql import GraphQLError
+from strawberry.types import ExecutionContext
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
@@ -27,7 +30,9 @@ from worksite.api.subscriptions.runs import RunSubscriptions
 from worksite.api.subscriptions.services import ServiceSubscriptions
 from worksite.api.subscriptions.workspaces import WorkspaceSubscriptions
 from worksite.api.types.operation import ProvisionFailedError
-from worksite.domain.errors import WorksiteError
+from worksite.domain.errors import Forbidden, WorksiteError
+
+log = logging.getLogger(__name__)
 
 Mutation = merge_types(
     "Mutation",
@@ -49,7 +54,20 @@ def _should_mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, WorksiteError)
 
 
-schema = strawberry.Schema(
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # A refusal the domain raised in a field (a read the caller may not make) is
+        # expected: one line, no traceback. Anything else strawberry logs in full.
+        refused = [e for e in errors if isinstance(e.original_error, Forbidden)]
+        for error in refused:
+            log.warning("refused a read: %s (at %s)", error.message, error.path)
+        others = [e for e in errors if not isinstance(e.original_error, Forbidden)]
+        super().process_errors(others, execution_context)
+
+
+schema = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
