@@ -40,7 +40,9 @@ class Query:
             agent = agent_type(await AgentModel.get(id=principal.agent_id))
         return Viewer(role=ViewerRole(principal.role), name=principal.name, agent=agent)
 
-    @strawberry.field(description="Agents that may be assigned issues, by name; revoked ones when asked.")
+    @strawberry.field(
+        description="Agents that may be assigned issues, by name; revoked ones when asked."
+    )
     async def agents(self, include_revoked: bool = False) -> list[Agent]:
         query = AgentModel.all() if include_revoked else AgentModel.filter(revoked_at=None)
         return [agent_type(row) for row in await query.order_by("name")]
