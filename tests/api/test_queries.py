@@ -119,3 +119,14 @@ async def test_internal_errors_do_not_leak(api: Api, monkeypatch: pytest.MonkeyP
     body = response.json()
     assert body["errors"][0]["message"] == "Internal server error."
     assert "secret" not in response.text
+
+
+async def test_a_missing_or_mistyped_variable_is_named_not_masked(api: Api) -> None:
+    missing = await api.post("query Issue($id: ID!) { issue(id: $id) { id } }")
+    mistyped = await api.post(
+        "query Issue($id: ID!) { issue(id: $id) { id } }", {"id": {"nested": True}}
+    )
+
+    assert "Variable '$id'" in missing.json()["errors"][0]["message"]
+    assert "ID!" in missing.json()["errors"][0]["message"]
+    assert "Variable '$id'" in mistyped.json()["errors"][0]["message"]

@@ -48,10 +48,12 @@ Subscription = merge_types(
 
 
 def _should_mask(error: GraphQLError) -> bool:
-    # Validation errors and the domain's own messages are for the client; anything
-    # else is an internal failure whose text must not leak.
+    # Validation errors, variable coercion errors (their original is graphql's own
+    # message, "Expected a value of non-null type 'ID!'...") and the domain's own
+    # messages are for the client; anything else is an internal failure whose text
+    # must not leak.
     original = error.original_error
-    return original is not None and not isinstance(original, WorksiteError)
+    return original is not None and not isinstance(original, (WorksiteError, GraphQLError))
 
 
 class Schema(strawberry.Schema):
