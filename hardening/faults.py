@@ -1,0 +1,474 @@
+"""Faults: the server killed mid-operation, PostgreSQL gone and back, a full disk.
+
+    scripts/harden faults [--rounds N] [--seed S] [--only kill|database|disk]
+
+1. Kill rounds: a real server on SQLite, then on PostgreSQL, with a real git repository.
+   Each round picks (seeded) one of checkout, service start, job run and close, starts
+   it, SIGKILLs the server after a random delay, starts it again on the same data
+   directory and checks the invariants (see `violations`); then a fresh checkout must
+   succeed. Prints how many rounds passed, per kind.
+2. Database outage: a server on a PostgreSQL cluster of its own, a service running;
+   the cluster is stopped, then started again on the same port. Requests must fail
+   with a clear error meanwhile, the service must keep running, and the server must
+   recover without a restart (queries, live events, the monitor). Prints the times.
+3. Disk full: the logs directory on a 2 MiB tmpfs, a service writing as fast as it
+   can. Its log must stop growing with a marker line while the service and the server
+   go on; once space is freed, the next operation logs again. Prints the sizes.
+
+The pytest suite (tests/test_faults.py) runs the same functions with few rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx2  # noqa: E402
+
+from bench.support import TOKEN, Client, Server, make_repo  # noqa: E402
+from tests.support.postgres import PostgresCluster  # noqa: E402
+from tests.support.supervisors import stop_supervisors  # noqa: E402
+from worksite.runtime.processes import (  # noqa: E402
+    SUPERVISOR_SCRIPT,
+    SupervisorError,
+    is_alive,
+    read_state,
+)
+
+KINDS = ("checkout", "service start", "job run", "close")
+# The longest a kill waits after the operation was sent, per kind: about as long as
+# the operation takes, so kills land before, during and just after it.
+KILL_WINDOW = {"checkout": 1.1, "service start": 0.6, "job run": 1.1, "close": 1.1}
+TRANSITIONAL_WORKSPACE = {"PROVISIONING", "CLOSING"}
+LIVE_SERVICE = {"STARTING", "RUNNING", "STOPPING"}
+SETTLE_TIMEOUT = 30.0
+PRECIOUS = "precious.txt"
+
+COMMANDS = [
+    {"name": "web", "kind": "service", "command": "echo up; exec sleep 3600"},
+    {"name": "tests", "kind": "job", "command": "echo testing; sleep 0.8; echo passed"},
+]
+
+CREATE_PROJECT = """mutation($input: CreateProjectInput!) { createProject(input: $input) {
+  ... on Project { id } ... on Error { message } } }"""
+CREATE_PROJECT_WORKSPACE = """mutation($input: CreateProjectWorkspaceInput!) {
+  createProjectWorkspace(input: $input) { ... on ProjectWorkspace { id }
+  ... on Error { message } } }"""
+CREATE_AGENT = """mutation($input: CreateAgentInput!) { createAgent(input: $input) {
+  ... on CreateAgentSuccess { token agent { id } } ... on Error { message } } }"""
+CREATE_ISSUE = """mutation($input: CreateIssueInput!) { createIssue(input: $input) {
+  ... on Issue { id } ... on Error { message } } }"""
+CHECKOUT = """mutation($id: ID!) { checkoutIssue(issueId: $id) {
+  __typename ... on CheckoutIssueSuccess { workspace { id status cwd } }
+  ... on Error { message } } }"""
+START = """mutation($id: ID!, $name: String) {
+  startWorkspaceService(workspaceId: $id, name: $name, wait: true) {
+  __typename ... on Error { message } } }"""
+RUN_JOB = """mutation($id: ID!, $name: String!) {
+  runWorkspaceJob(workspaceId: $id, name: $name, wait: true) {
+  __typename ... on RunWorkspaceJobSuccess { operation { id status } }
+  ... on Error { message } } }"""
+CLOSE = """mutation($id: ID!) { closeExecutionWorkspace(id: $id, force: true) {
+  __typename ... on Error { message } } }"""
+WORKSPACES = """query { executionWorkspaces(includeArchived: true) {
+  id name status cwd savedWorkRef
+  services { name status pid startOperation { id } }
+  operations { id phase status } } }"""
+
+
+# A GraphQL client for a server that may be killed under it
+
+
+class Api:
+    def __init__(self, server: Server, timeout: float = 120.0) -> None:
+        self.url = f"{server.url}/graphql"
+        self.timeout = timeout
+
+    def post(self, query: str, token: str = TOKEN, **variables: Any) -> httpx2.Response:
+        return httpx2.post(
+            self.url, json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"}, timeout=self.timeout,
+            trust_env=False,
+        )
+
+    def call(self, query: str, token: str = TOKEN, **variables: Any) -> Any:
+        """The single result; top-level errors raise, typed errors are returned."""
+        body = self.post(query, token, **variables).json()
+        if body.get("errors"):
+            raise RuntimeError(body["errors"])
+        (result,) = body["data"].values()
+        return result
+
+    def ok(self, query: str, token: str = TOKEN, **variables: Any) -> Any:
+        """The single result, which must not be a typed error."""
+        result = self.call(query, token, **variables)
+        if isinstance(result, dict) and result.get("message"):
+            raise RuntimeError(f"expected success, got {result}")
+        return result
+
+
+# 1. Kill rounds
+
+
+@dataclass
+class Scene:
+    """One project on the repository, an agent, and the workspace the next round uses."""
+
+    api: Api
+    repo: Path
+    data_dir: Path
+    project_id: str = ""
+    agent_id: str = ""
+    agent_token: str = ""
+    workspace: dict[str, Any] = field(default_factory=dict)
+    # Files written in worktrees before a close: (workspace id, file path).
+    precious: list[tuple[str, Path]] = field(default_factory=list)
+    issues: int = 0
+
+    def prepare(self) -> None:
+        project = self.api.ok(CREATE_PROJECT, input={"key": "KIL", "name": "Kill rounds"})
+        self.project_id = project["id"]
+        self.api.ok(CREATE_PROJECT_WORKSPACE, input={
+            "projectId": self.project_id, "name": "main", "cwd": str(self.repo),
+            "baseRef": "main", "provisionCommand": "echo provisioning; sleep 0.6",
+            "cleanupCommand": "sleep 0.6", "runtimeConfig": {"commands": COMMANDS},
+        })
+        agent = self.api.ok(CREATE_AGENT, input={"name": "killer"})
+        self.agent_id, self.agent_token = agent["agent"]["id"], agent["token"]
+
+    def new_issue(self) -> str:
+        self.issues += 1
+        issue = self.api.ok(CREATE_ISSUE, input={
+            "projectId": self.project_id, "title": f"Round {self.issues}",
+            "assigneeId": self.agent_id,
+        })
+        return str(issue["id"])
+
+    def checkout(self, issue_id: str) -> dict[str, Any]:
+        return self.api.call(CHECKOUT, self.agent_token, id=issue_id)  # type: ignore[no-any-return]
+
+    def fresh_workspace(self) -> dict[str, Any]:
+        """Check out a new issue; the API must answer with an active workspace."""
+        result = self.checkout(self.new_issue())
+        if result["__typename"] != "CheckoutIssueSuccess":
+            raise RuntimeError(f"a fresh checkout failed: {result}")
+        self.workspace = result["workspace"]
+        if self.workspace["status"] != "ACTIVE":
+            raise RuntimeError(f"a fresh checkout is {self.workspace['status']}")
+        return self.workspace
+
+
+def operation_of(kind: str, scene: Scene) -> Callable[[], Any]:
+    """What the round does (after its preparation), as a call to make in a thread."""
+    workspace_id = scene.workspace.get("id")
+    if kind == "checkout":
+        issue_id = scene.new_issue()
+        return lambda: scene.checkout(issue_id)
+    if kind == "service start":
+        return lambda: scene.api.call(START, id=workspace_id, name="web")
+    if kind == "job run":
+        return lambda: scene.api.call(RUN_JOB, id=workspace_id, name="tests")
+    cwd = Path(scene.workspace["cwd"])
+    (cwd / PRECIOUS).write_text(f"work of {workspace_id}\n")
+    scene.precious.append((str(workspace_id), cwd / PRECIOUS))
+    return lambda: scene.api.call(CLOSE, id=workspace_id)
+
+
+@dataclass
+class RoundResult:
+    number: int
+    kind: str
+    delay: float
+    finished_before_kill: bool
+    problems: list[str]
+
+
+def kill_round(
+    number: int, kind: str, delay: float, server: Server, scene: Scene
+) -> RoundResult:
+    """Start the operation, SIGKILL the server after `delay`, restart, check."""
+    call = operation_of(kind, scene)
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = call()
+        except (httpx2.TransportError, RuntimeError, ValueError) as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(delay)
+    finished = not thread.is_alive()
+    server.stop(signal.SIGKILL)
+    thread.join(60)
+
+    server.start()
+    problems = settled_violations(scene, server)
+    if not problems:
+        try:
+            scene.fresh_workspace()
+        except (httpx2.TransportError, RuntimeError) as error:
+            problems.append(f"the API did not work after the restart: {error}")
+    return RoundResult(number, kind, delay, finished, problems)
+
+
+def settled_violations(scene: Scene, server: Server) -> list[str]:
+    """The invariants' violations, once they persist after the services settled."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while True:
+        problems = violations(scene, server)
+        if not problems or time.monotonic() >= deadline:
+            return problems
+        time.sleep(0.25)
+
+
+def violations(scene: Scene, server: Server) -> list[str]:
+    """What breaks the invariants after a restart; empty when everything holds.
+
+    - no workspace in a transitional status (provisioning, closing);
+    - every operation finished, or running under a live supervisor;
+    - no service starting or stopping for longer than it takes to settle;
+    - every live supervisor is a running operation's or a live service's (no process
+      the database does not know), and one per service (no duplicate);
+    - every process working in a worktree runs under a known supervisor;
+    - every file written before a close is in its worktree or in the archive ref.
+    """
+    workspaces = scene.api.ok(WORKSPACES)
+    problems: list[str] = []
+    running_ops: set[str] = set()
+    service_runs: dict[str, str] = {}  # live service's start operation -> its label
+    for workspace in workspaces:
+        name = workspace["name"]
+        if workspace["status"] in TRANSITIONAL_WORKSPACE:
+            problems.append(f"workspace {name} is stuck {workspace['status']}")
+        for operation in workspace["operations"]:
+            if operation["status"] == "RUNNING":
+                running_ops.add(operation["id"])
+        for service in workspace["services"]:
+            label = f"service {service['name']} of {name}"
+            if service["status"] in ("STARTING", "STOPPING"):
+                problems.append(f"{label} is {service['status']}")
+            if service["status"] in LIVE_SERVICE and service["startOperation"]:
+                service_runs[service["startOperation"]["id"]] = label
+
+    supervised = live_runs(scene.data_dir)
+    for operation_id in running_ops - set(supervised) - set(service_runs):
+        problems.append(f"operation {operation_id} is RUNNING but nothing runs it")
+    for operation_id, state in supervised.items():
+        if operation_id not in running_ops and operation_id not in service_runs:
+            problems.append(
+                f"supervisor {state.supervisor_pid} runs {' '.join(state.argv)!r} "
+                f"(operation {operation_id}) which the database does not know as running"
+            )
+    for label, count in Counter(service_runs.values()).items():
+        if count > 1:
+            problems.append(f"{label} runs {count} times")
+    problems += strays(scene.data_dir, supervised, server)
+    problems += lost_work(scene, workspaces)
+    return problems
+
+
+def live_runs(data_dir: Path) -> dict[str, Any]:
+    """Live supervisors under the data directory's logs, by operation id."""
+    found = {}
+    for state_file in (data_dir / "logs").rglob("state.json"):
+        try:
+            state = read_state(state_file.parent)
+        except SupervisorError:
+            continue
+        if state is not None and not state.ended and is_alive(state):
+            found[state_file.parent.name] = state
+    return found
+
+
+def strays(data_dir: Path, supervised: dict[str, Any], server: Server) -> list[str]:
+    """Processes working under the data directory that no known supervisor owns."""
+    owners = {state.supervisor_pid for state in supervised.values()}
+    if server.process is not None:
+        owners.add(server.process.pid)
+    parents = {pid: ppid for pid, ppid, _ in processes()}
+    found = []
+    for pid, _, cwd in processes():
+        if cwd is None or not cwd.is_relative_to(data_dir) or pid in owners:
+            continue
+        if not _descends_from(pid, owners, parents) and _cmdline(pid):
+            found.append(f"process {pid} ({_cmdline(pid)}) in {cwd} has no known owner")
+    return found
+
+
+def processes() -> Iterator[tuple[int, int, Path | None]]:
+    """(pid, ppid, cwd) of every process we can see."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_bytes()
+            cwd: Path | None = Path(os.readlink(f"/proc/{name}/cwd"))
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        if fields[0] in (b"Z", b"X"):
+            cwd = None
+        yield int(name), int(fields[1]), cwd
+
+
+def _descends_from(pid: int, owners: set[int], parents: dict[int, int]) -> bool:
+    while pid > 1:
+        if pid in owners:
+            return True
+        pid = parents.get(pid, 1)
+    return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def lost_work(scene: Scene, workspaces: list[dict[str, Any]]) -> list[str]:
+    by_id = {workspace["id"]: workspace for workspace in workspaces}
+    problems = []
+    for workspace_id, path in scene.precious:
+        if path.exists():
+            continue
+        ref = (by_id.get(workspace_id) or {}).get("savedWorkRef")
+        saved = ref and subprocess.run(
+            ["git", "cat-file", "-e", f"{ref}:{PRECIOUS}"], cwd=scene.repo,
+            capture_output=True,
+        ).returncode == 0
+        if not saved:
+            problems.append(f"{path} is gone and not saved (ref {ref})")
+    return problems
+
+
+@dataclass
+class KillReport:
+    database: str
+    seed: int
+    results: list[RoundResult]
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for result in self.results if not result.problems)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"kill rounds on {self.database} (seed {self.seed}): {self.passed} of "
+            f"{len(self.results)} passed"
+        ]
+        for kind in KINDS:
+            mine = [result for result in self.results if result.kind == kind]
+            if mine:
+                ok = sum(1 for result in mine if not result.problems)
+                early = sum(1 for result in mine if result.finished_before_kill)
+                out.append(
+                    f"  {kind:14} {ok}/{len(mine)} passed "
+                    f"({len(mine) - early} killed mid-operation)"
+                )
+        for result in self.results:
+            for problem in result.problems:
+                out.append(
+                    f"  round {result.number} ({result.kind}, kill at "
+                    f"{result.delay:.2f} s): {problem}"
+                )
+        return out
+
+
+def kill_rounds(
+    rounds: int, seed: int, database_url: str | None, kinds: tuple[str, ...] = KINDS,
+    report: Callable[[str], None] = lambda line: None,
+) -> KillReport:
+    """Run `rounds` kill rounds against a fresh server; kinds cycle in a seeded order."""
+    rng = random.Random(seed)
+    database = "PostgreSQL" if database_url else "SQLite"
+    with temporary_root() as root:
+        repo = make_repo(root)
+        data_dir = root / "data"
+        server = Server(data_dir, database_url)
+        server.start()
+        try:
+            scene = Scene(Api(server), repo, data_dir)
+            scene.prepare()
+            scene.fresh_workspace()
+            # Every kind once (in a seeded order), then at random.
+            order = rng.sample(kinds, len(kinds))
+            results = []
+            for number in range(1, rounds + 1):
+                kind = order[number - 1] if number <= len(order) else rng.choice(kinds)
+                delay = rng.uniform(0.0, KILL_WINDOW[kind])
+                result = kill_round(number, kind, delay, server, scene)
+                report(
+                    f"{database} round {number}: {kind}, kill at {delay:.2f} s: "
+                    + ("ok" if not result.problems else "; ".join(result.problems))
+                )
+                results.append(result)
+                if result.problems:
+                    # The next round needs a healthy workspace to work on.
+                    with contextlib.suppress(RuntimeError, httpx2.TransportError):
+                        scene.fresh_workspace()
+        finally:
+            server.stop()
+            stop_supervisors(data_dir)
+    return KillReport(database, seed, results)
+
+
+@contextlib.contextmanager
+def temporary_root() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="worksite-faults-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# Entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/harden faults", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=12, help="kill rounds per database")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the kill rounds")
+    parser.add_argument("--only", choices=("kill", "database", "disk"), default=None)
+    parser.add_argument("--verbose", action="store_true", help="print every round")
+    options = parser.parse_args(argv)
+    seed = options.seed if options.seed is not None else random.randrange(1 << 30)
+    say = print if options.verbose else (lambda line: None)
+    failed = False
+
+    if options.only in (None, "kill"):
+        reports = [kill_rounds(options.rounds, seed, None, report=say)]
+        cluster = PostgresCluster()
+        cluster.start()
+        try:
+            cluster.psql("CREATE DATABASE worksite")
+            reports.append(kill_rounds(options.rounds, seed, cluster.url("worksite"), report=say))
+        finally:
+            cluster.stop()
+        for kill_report in reports:
+            print("\n".join(kill_report.lines()))
+            failed |= kill_report.passed < len(kill_report.results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

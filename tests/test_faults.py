@@ -1,0 +1,31 @@
+"""Faults, bounded: the server SIGKILLed mid-operation, PostgreSQL stopped and started,
+the logs' disk full. `scripts/harden faults` runs the same with more rounds and prints
+figures; see hardening/faults.py for what each checks.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from hardening import faults
+from tests.conftest import new_postgres_database
+
+# Printed, so that a failing run can be repeated: WORKSITE_FAULTS_SEED=<seed>.
+SEED = int(os.environ.get("WORKSITE_FAULTS_SEED") or random.randrange(1 << 30))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_sigkill_during_each_kind_of_operation_breaks_no_invariant(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    database_url = None
+    if backend == "postgres":
+        database_url = new_postgres_database(request.getfixturevalue("postgres"))
+
+    report = faults.kill_rounds(len(faults.KINDS), SEED, database_url, report=print)
+
+    assert {result.kind for result in report.results} == set(faults.KINDS)
+    assert report.passed == len(report.results), "\n".join(report.lines())
