@@ -21,6 +21,7 @@ The pytest suite (tests/test_faults.py) runs the same functions with few rounds.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import random
@@ -441,6 +442,183 @@ def temporary_root() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+# 2. Database outage
+
+OUTAGE_ANSWER_LIMIT = 15.0  # seconds a request may take to fail while PostgreSQL is down
+RECOVERY_LIMIT = 60.0
+SERVICE_STATUS = """subscription($id: ID!) { serviceStatus(workspaceId: $id) {
+  __typename ... on RuntimeService { name status pid } ... on Error { message } } }"""
+RESTART = """mutation($id: ID!, $name: String) {
+  restartWorkspaceService(workspaceId: $id, name: $name, wait: true) {
+  __typename ... on WorkspaceServicesSuccess { services { name status pid } }
+  ... on Error { message } } }"""
+RUN_JOB_LATER = """mutation($id: ID!, $name: String!) {
+  runWorkspaceJob(workspaceId: $id, name: $name) {
+  __typename ... on RunWorkspaceJobSuccess { operation { id } } ... on Error { message } } }"""
+OPERATION_STATUS = "query($id: ID!) { operation(id: $id) { status exitCode } }"
+SMALL_QUERY = "query { executionWorkspaces { id status } }"
+
+
+@dataclass
+class OutageReport:
+    answers: list[tuple[str, int, float, str]] = field(default_factory=list)
+    service_alive: bool = False
+    subscription_open: bool = False
+    recovered_in: float | None = None
+    event_in: float | None = None
+    monitor_in: float | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = ["database outage (PostgreSQL stopped with pg_ctl -m fast, then started):"]
+        for what, status, seconds, message in self.answers:
+            out.append(f"  while down, {what}: HTTP {status} in {seconds:.2f} s: {message}")
+        out.append(f"  service process alive through the outage: {self.service_alive}")
+        out.append(f"  subscription kept its connection: {self.subscription_open}")
+        for label, value in (
+            ("first successful query", self.recovered_in),
+            ("live event through the relay", self.event_in),
+            ("job end recorded by the monitor", self.monitor_in),
+        ):
+            shown = f"{value:.2f} s" if value is not None else "never"
+            out.append(f"  after PostgreSQL started again, {label}: {shown}")
+        out += [f"  problem: {problem}" for problem in self.problems]
+        return out
+
+
+async def database_outage(cluster: PostgresCluster, database_url: str) -> OutageReport:
+    """Stop PostgreSQL under a running server, then start it again; see the module doc."""
+    from tests.support.gqlws import GraphQLWebSocket
+
+    report = OutageReport()
+    with temporary_root() as root:
+        data_dir = root / "data"
+        server = Server(data_dir, database_url)
+        server.start()
+        try:
+            scene = Scene(Api(server, timeout=OUTAGE_ANSWER_LIMIT * 2), make_repo(root), data_dir)
+            scene.prepare()
+            workspace_id = scene.fresh_workspace()["id"]
+            scene.api.ok(START, id=workspace_id, name="web")
+            (web,) = scene.api.ok(SERVICES_OF, id=workspace_id)["services"]
+            async with GraphQLWebSocket.connect(server.ws_url, TOKEN) as client:
+                stream = await client.subscribe(SERVICE_STATUS, {"id": workspace_id})
+                await client.next_value(stream)  # the current state
+
+                cluster.stop_server("fast")
+                await asyncio.sleep(2 * MONITOR_POLL)  # the monitor meets the outage
+                for what, query, variables in (
+                    ("a query", SMALL_QUERY, {}),
+                    ("a mutation", RUN_JOB, {"id": workspace_id, "name": "tests"}),
+                ):
+                    report.answers.append(await asyncio.to_thread(answer, scene.api, query, variables))
+                report.service_alive = pid_alive(web["pid"])
+                report.subscription_open = client.websocket.state.name == "OPEN"
+
+                cluster.start_server()
+                report.recovered_in = await asyncio.to_thread(first_success, scene.api)
+                started = time.monotonic()
+                await asyncio.to_thread(scene.api.ok, RESTART, id=workspace_id, name="web")
+                report.event_in = await event_after(client, stream, web["pid"], started)
+            report.monitor_in = await asyncio.to_thread(monitor_records_a_job, scene.api, workspace_id)
+        finally:
+            server.stop()
+            stop_supervisors(data_dir)
+
+    for what, status, seconds, message in report.answers:
+        if seconds > OUTAGE_ANSWER_LIMIT or "unavailable" not in message.lower():
+            report.problems.append(f"{what} while down: HTTP {status} in {seconds:.1f} s: {message}")
+    if not report.service_alive:
+        report.problems.append("the service died with the database")
+    for label, value in (("query", report.recovered_in), ("event", report.event_in),
+                         ("monitor", report.monitor_in)):
+        if value is None:
+            report.problems.append(f"no {label} after PostgreSQL came back")
+    return report
+
+
+SERVICES_OF = "query($id: ID!) { executionWorkspace(id: $id) { services { name status pid } } }"
+MONITOR_POLL = 0.5
+
+
+def answer(api: Api, query: str, variables: dict[str, Any]) -> tuple[str, int, float, str]:
+    """What a request answers, how fast, and its message, while the database is down."""
+    kind = "a mutation" if query.lstrip().startswith("mutation") else "a query"
+    started = time.monotonic()
+    try:
+        response = api.post(query, **variables)
+    except httpx2.TransportError as error:
+        return kind, 0, time.monotonic() - started, f"no answer: {error!r}"
+    seconds = time.monotonic() - started
+    try:
+        body = response.json()
+    except ValueError:
+        return kind, response.status_code, seconds, response.text[:200]
+    messages = [error.get("message", "") for error in body.get("errors") or []]
+    for value in (body.get("data") or {}).values():
+        if isinstance(value, dict) and value.get("message"):
+            messages.append(value["message"])
+    codes = [
+        (error.get("extensions") or {}).get("code") for error in body.get("errors") or []
+    ]
+    text = "; ".join(messages) or "no error"
+    if any(codes):
+        text += f" (code {', '.join(str(code) for code in codes)})"
+    return kind, response.status_code, seconds, text
+
+
+def first_success(api: Api) -> float | None:
+    started = time.monotonic()
+    while time.monotonic() - started < RECOVERY_LIMIT:
+        with contextlib.suppress(RuntimeError, httpx2.TransportError, ValueError):
+            api.ok(SMALL_QUERY)
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return None
+
+
+async def event_after(client: Any, stream: str, old_pid: int, started: float) -> float | None:
+    """Seconds until the subscription reports the restarted service's new process."""
+    while time.monotonic() - started < RECOVERY_LIMIT:
+        try:
+            value = await client.next_value(stream, timeout=RECOVERY_LIMIT)
+        except AssertionError:
+            return None
+        if value.get("status") == "RUNNING" and value.get("pid") not in (None, old_pid):
+            return time.monotonic() - started
+    return None
+
+
+def monitor_records_a_job(api: Api, workspace_id: str) -> float | None:
+    """Seconds until the end of a job nobody waits for is recorded (by the monitor)."""
+    started = time.monotonic()
+    operation = api.ok(RUN_JOB_LATER, id=workspace_id, name="tests")["operation"]
+    while time.monotonic() - started < RECOVERY_LIMIT:
+        if api.ok(OPERATION_STATUS, id=operation["id"])["status"] == "SUCCEEDED":
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists()
+
+
+def with_cluster(work: Callable[[PostgresCluster, str], Any]) -> Any:
+    """Run work on a throwaway PostgreSQL cluster of its own, with one database."""
+    cluster = PostgresCluster()
+    cluster.start()
+    try:
+        cluster.psql("CREATE DATABASE worksite")
+        return work(cluster, cluster.url("worksite"))
+    finally:
+        cluster.stop()
+
+
 # Entry
 
 
@@ -457,16 +635,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if options.only in (None, "kill"):
         reports = [kill_rounds(options.rounds, seed, None, report=say)]
-        cluster = PostgresCluster()
-        cluster.start()
-        try:
-            cluster.psql("CREATE DATABASE worksite")
-            reports.append(kill_rounds(options.rounds, seed, cluster.url("worksite"), report=say))
-        finally:
-            cluster.stop()
+        reports.append(with_cluster(
+            lambda cluster, url: kill_rounds(options.rounds, seed, url, report=say)
+        ))
         for kill_report in reports:
             print("\n".join(kill_report.lines()))
             failed |= kill_report.passed < len(kill_report.results)
+    if options.only in (None, "database"):
+        outage = with_cluster(lambda cluster, url: asyncio.run(database_outage(cluster, url)))
+        print("\n".join(outage.lines()))
+        failed |= bool(outage.problems)
     return 1 if failed else 0
 
 

@@ -5,6 +5,7 @@ figures; see hardening/faults.py for what each checks.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 
@@ -29,3 +30,15 @@ def test_sigkill_during_each_kind_of_operation_breaks_no_invariant(
 
     assert {result.kind for result in report.results} == set(faults.KINDS)
     assert report.passed == len(report.results), "\n".join(report.lines())
+
+
+def test_requests_fail_clearly_while_postgresql_is_down_and_the_server_recovers() -> None:
+    report = faults.with_cluster(
+        lambda cluster, url: asyncio.run(faults.database_outage(cluster, url))
+    )
+
+    assert not report.problems, "\n".join(report.lines())
+    assert report.subscription_open
+    assert [answer[3] for answer in report.answers] == [
+        "The database is unavailable; try again shortly. (code DATABASE_UNAVAILABLE)"
+    ] * 2

@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
+from worksite import db
 from worksite.api.errors import (
     ConflictError,
     ForbiddenError,
@@ -49,6 +50,19 @@ def _should_mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, WorksiteError)
 
 
+class MaskInternalErrors(MaskErrors):
+    """Hide internal failures; say plainly when the database cannot be reached."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if not db.is_unavailable(error.original_error):
+            return super().anonymise_error(error)
+        return GraphQLError(
+            db.UNAVAILABLE, nodes=error.nodes, source=error.source,
+            positions=error.positions, path=error.path,
+            extensions={"code": "DATABASE_UNAVAILABLE"},
+        )
+
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
@@ -60,7 +74,7 @@ schema = strawberry.Schema(
     extensions=[
         lambda: QueryDepthLimiter(max_depth=12),
         lambda: MaxTokensLimiter(max_token_count=5000),
-        lambda: MaskErrors(
+        lambda: MaskInternalErrors(
             should_mask_error=_should_mask, error_message="Internal server error."
         ),
     ],
