@@ -619,6 +619,160 @@ def with_cluster(work: Callable[[PostgresCluster, str], Any]) -> Any:
         cluster.stop()
 
 
+# 3. Disk full
+
+TMPFS_SIZE = "2m"
+BALLAST_BYTES = 1024 * 1024
+TRUNCATED = "[worksite: log truncated: no space left on device]"
+# Writes 64 KiB chunks as fast as the pipe takes them, forever.
+NOISY = (
+    f"exec {sys.executable} -S -c 'import os\nwhile True: os.write(1, b\"x\" * 65535 + "
+    f"b\"\\n\")'"
+)
+DISK_COMMANDS = [
+    {"name": "noisy", "kind": "service", "command": NOISY},
+    {"name": "hello", "kind": "job", "command": "echo hello after the disk was freed"},
+]
+OPERATION_LOG = """query($id: ID!) { operation(id: $id) { status exitCode
+  log(offset: 0, limit: 1000000) { content } } }"""
+SERVICE_RUN = """query($id: ID!) { executionWorkspace(id: $id) {
+  services { name status pid startOperation { id } } } }"""
+
+
+@dataclass
+class DiskReport:
+    logged_bytes: int = 0
+    filled_in: float | None = None
+    marker: bool = False
+    grew_after: int = 0
+    service_alive: bool = False
+    answer_while_full: str = ""
+    job_while_full: str = ""
+    job_after: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"disk full (logs on a {TMPFS_SIZE} tmpfs, {BALLAST_BYTES // 1024} KiB of it "
+            "ballast, a service writing 64 KiB lines as fast as it can):",
+            f"  the service's log stopped at {self.logged_bytes} bytes after "
+            + (f"{self.filled_in:.2f} s" if self.filled_in is not None else "never"),
+            f"  ends with the marker {TRUNCATED!r}: {self.marker}",
+            f"  bytes it grew by in the next second: {self.grew_after}",
+            f"  service process alive: {self.service_alive}",
+            f"  a query while full: {self.answer_while_full}",
+            f"  a job while full: {self.job_while_full}",
+            f"  a job once the ballast was removed: {self.job_after}",
+        ]
+        out += [f"  problem: {problem}" for problem in self.problems]
+        return out
+
+
+@contextlib.contextmanager
+def small_tmpfs(path: Path, size: str = TMPFS_SIZE) -> Iterator[Path]:
+    """A tmpfs of `size` mounted at path; unmounted on the way out. Needs root."""
+    path.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"cannot mount a tmpfs at {path} (the disk-full check needs root): "
+            f"{result.stderr.strip()}"
+        )
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=True)
+
+
+def disk_full() -> DiskReport:
+    """Fill the logs' disk with a service's output; see the module doc."""
+    report = DiskReport()
+    with temporary_root() as root:
+        data_dir = root / "data"
+        with small_tmpfs(data_dir / "logs") as logs_dir:
+            server = Server(data_dir, None)
+            server.start()
+            try:
+                _fill_and_free(report, server, root, data_dir, logs_dir)
+            finally:
+                server.stop()
+                stop_supervisors(data_dir)
+    return report
+
+
+def _fill_and_free(
+    report: DiskReport, server: Server, root: Path, data_dir: Path, logs_dir: Path
+) -> None:
+    api = Api(server)
+    scene = Scene(api, make_repo(root), data_dir)
+    project = api.ok(CREATE_PROJECT, input={"key": "DSK", "name": "Disk full"})
+    scene.project_id = project["id"]
+    api.ok(CREATE_PROJECT_WORKSPACE, input={
+        "projectId": scene.project_id, "name": "main", "cwd": str(scene.repo),
+        "baseRef": "main", "runtimeConfig": {"commands": DISK_COMMANDS},
+    })
+    agent = api.ok(CREATE_AGENT, input={"name": "writer"})
+    scene.agent_id, scene.agent_token = agent["agent"]["id"], agent["token"]
+    workspace_id = scene.fresh_workspace()["id"]
+    ballast = logs_dir / "ballast"
+    ballast.write_bytes(bytes(BALLAST_BYTES))
+
+    started = time.monotonic()
+    api.ok(START, id=workspace_id, name="noisy")
+    (noisy,) = api.ok(SERVICE_RUN, id=workspace_id)["services"]
+    log = logs_dir / workspace_id / noisy["startOperation"]["id"] / "output.log"
+    report.logged_bytes = settled_size(log)
+    report.filled_in = time.monotonic() - started
+    time.sleep(1.0)
+    report.grew_after = log.stat().st_size - report.logged_bytes
+    report.marker = log.read_bytes().rstrip(b"\n").endswith(TRUNCATED.encode())
+    report.service_alive = pid_alive(noisy["pid"])
+    report.answer_while_full = answer(api, SERVICE_RUN, {"id": workspace_id})[3]
+    report.job_while_full = job_outcome(api, workspace_id)
+
+    ballast.unlink()
+    report.job_after = job_outcome(api, workspace_id)
+    if not report.marker:
+        report.problems.append("the log does not end with the marker")
+    if report.grew_after:
+        report.problems.append(f"the log grew by {report.grew_after} bytes once full")
+    if not report.service_alive:
+        report.problems.append("the service died of the full disk")
+    if report.answer_while_full != "no error":
+        report.problems.append(f"a query failed while full: {report.answer_while_full}")
+    if report.job_after != "SUCCEEDED: hello after the disk was freed":
+        report.problems.append(f"no log once space was freed: {report.job_after}")
+
+
+def settled_size(path: Path, timeout: float = 60.0) -> int:
+    """The size of a file once it stopped growing for a while."""
+    deadline = time.monotonic() + timeout
+    last, still_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        size = path.stat().st_size if path.exists() else 0
+        if size != last:
+            last, still_since = size, time.monotonic()
+        elif size and time.monotonic() - still_since >= 1.0:
+            return size
+        time.sleep(0.1)
+    raise RuntimeError(f"{path} kept growing (or never appeared) for {timeout} s")
+
+
+def job_outcome(api: Api, workspace_id: str) -> str:
+    """How a job run ends: its status and output, or the error the API gave."""
+    try:
+        result = api.call(RUN_JOB, id=workspace_id, name="hello")
+    except RuntimeError as error:
+        return f"top-level error: {error}"
+    if "operation" not in result:
+        return f"{result.get('__typename')}: {result.get('message')}"
+    operation = api.ok(OPERATION_LOG, id=result["operation"]["id"])
+    return f"{operation['status']}: {operation['log']['content'].strip()[:200]}"
+
+
 # Entry
 
 
@@ -641,6 +795,10 @@ def main(argv: list[str] | None = None) -> int:
         for kill_report in reports:
             print("\n".join(kill_report.lines()))
             failed |= kill_report.passed < len(kill_report.results)
+    if options.only in (None, "disk"):
+        disk = disk_full()
+        print("\n".join(disk.lines()))
+        failed |= bool(disk.problems)
     if options.only in (None, "database"):
         outage = with_cluster(lambda cluster, url: asyncio.run(database_outage(cluster, url)))
         print("\n".join(outage.lines()))

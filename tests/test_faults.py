@@ -42,3 +42,12 @@ def test_requests_fail_clearly_while_postgresql_is_down_and_the_server_recovers(
     assert [answer[3] for answer in report.answers] == [
         "The database is unavailable; try again shortly. (code DATABASE_UNAVAILABLE)"
     ] * 2
+
+
+def test_a_full_disk_stops_the_log_with_a_marker_and_the_service_goes_on() -> None:
+    report = faults.disk_full()
+
+    assert not report.problems, "\n".join(report.lines())
+    assert report.marker and report.grew_after == 0 and report.service_alive
+    # A job that cannot log fails as an operation, not as an internal error.
+    assert report.job_while_full.startswith("FAILED"), report.job_while_full
