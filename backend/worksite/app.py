@@ -25,8 +25,7 @@ from worksite.api.connections import Connections
 from worksite.api.context import Context
 from worksite.api.schema import schema
 from worksite.domain.auth import Principal, authenticate
-from worksite.domain import cleanup
-from worksite.domain.close import recover_interrupted
+from worksite.domain import checkout, cleanup, close
 from worksite.domain.monitor import Monitor
 from worksite.domain.projects import ensure_local_environment
 from worksite.events import bus
@@ -161,7 +160,9 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
         await db.connect(settings.database_url)
         await ensure_local_environment(settings)
         await bus.start(settings.database_url)
-        await recover_interrupted()
+        # What a killed server left half done; before the monitor adopts its runs.
+        await checkout.recover_interrupted()
+        await close.recover_interrupted()
         monitor = Monitor(settings)
         await monitor.start()
         cleanup_task = asyncio.create_task(cleanup.run_forever(settings))

@@ -88,3 +88,28 @@ async def connect(database_url: str) -> None:
 
 async def disconnect() -> None:
     await Tortoise.close_connections()
+
+
+UNAVAILABLE = "The database is unavailable; try again shortly."
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """Whether error (or what caused it) says the database cannot be reached now.
+
+    PostgreSQL stopping or restarting ends connections (asyncpg's connection errors
+    and operator interventions such as admin shutdown); while it is down, new
+    connections are refused (OSError). The pool reconnects once it is back.
+    """
+    import asyncpg  # type: ignore[import-untyped]
+    from tortoise.exceptions import DBConnectionError
+
+    outage = (
+        asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
+        asyncpg.InterfaceError, DBConnectionError, ConnectionError, TimeoutError,
+    )
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, outage):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import git
+from tests.conftest import git, serve_in_process
 from tests.support.api import Api
+from worksite.models import ExecutionWorkspace
+from worksite.models.enums import WorkspaceStatus
+from worksite.settings import Settings
 
 
 async def setup(api: Api, repo: Path, **workspace: object) -> tuple[dict, str, str]:
@@ -286,3 +289,26 @@ async def test_concurrent_checkouts_of_one_issue_make_one_workspace(
     assert {r["__typename"] for r in results} == {"CheckoutIssueSuccess"}
     assert len({r["workspace"]["id"] for r in results}) == 1
     assert await ExecutionWorkspace.filter(project_id=project["id"]).count() == 1
+
+
+async def test_a_checkout_cut_short_by_a_stopped_server_is_finished_by_the_next(
+    settings: Settings, git_repo: Path
+) -> None:
+    async with serve_in_process(settings) as api:
+        project, agent_id, token = await setup(api, git_repo, provisionCommand="echo ready")
+        issue = await api.issue(project["id"], assigneeId=agent_id)
+        workspace = (await api.checkout(issue["id"], token))["workspace"]
+        # As a server killed during the provision command leaves it.
+        await ExecutionWorkspace.filter(id=workspace["id"]).update(
+            status=WorkspaceStatus.PROVISIONING, provisioned=False
+        )
+
+    async with serve_in_process(settings) as api:
+        after = (await api.gql(WORKSPACE, {"id": workspace["id"]}))["executionWorkspace"]
+        assert after["status"] == "ACTIVE" and not after["provisioned"]
+        again = await api.checkout(issue["id"], token)
+
+    assert again["workspace"]["id"] == workspace["id"]
+    assert again["workspace"]["provisioned"] and again["workspace"]["status"] == "ACTIVE"
+    provisions = [op for op in again["workspace"]["operations"] if op["phase"] == "provision"]
+    assert [op["status"] for op in provisions] == ["SUCCEEDED", "SUCCEEDED"]

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import new_postgres_database
 from tests.support.postgres import PostgresCluster
 from worksite.events import RESYNC, Event, EventBus, Resync, Subscription
+from worksite.events import postgres as postgres_relay
 from worksite.events.postgres import PAYLOAD_LIMIT, asyncpg_dsn
 
 DEADLINE = 30.0
@@ -90,3 +91,32 @@ def test_tortoise_pool_options_are_left_out_of_the_asyncpg_dsn() -> None:
     url = "postgres://u:p@127.0.0.1:5432/db?maxsize=20&sslmode=disable&minsize=2"
 
     assert asyncpg_dsn(url) == "postgresql://u:p@127.0.0.1:5432/db?sslmode=disable"
+
+
+
+async def test_the_relay_reconnects_after_postgresql_refused_it_for_a_while(
+    postgres: PostgresCluster, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_relay, "RECONNECT_DELAYS", (0.1,))
+    name = database_url.rsplit("/", 1)[1]
+    bus = EventBus()
+    await bus.start(database_url)
+    try:
+        # Refused as PostgreSQL refuses while it starts up or has no slot left: with
+        # an error of the server's own, not a failed connection.
+        postgres.psql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        postgres.psql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{name}'"
+        )
+        bus.publish("t", "during")
+        await asyncio.sleep(1.0)  # several attempts are refused meanwhile
+        postgres.psql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+
+        async with bus.subscribe("t") as subscription:
+            bus.publish("t", "after")
+            heard = [await get(subscription)]
+            while heard[-1] != Event("t", "after"):  # after a RESYNC, say
+                heard.append(await get(subscription))
+    finally:
+        await bus.stop()

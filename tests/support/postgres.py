@@ -47,12 +47,20 @@ class PostgresCluster:
             "initdb", "-D", str(self.data), "--auth=trust", "--no-sync",
             "-U", "postgres", "--encoding=UTF8", "--locale=C",
         )
+        self.start_server()
+
+    def start_server(self) -> None:
+        """Start the postmaster of the cluster (again), on the same port."""
         self._as_postgres(
             "pg_ctl", "-D", str(self.data), "-w", "-l", str(self.root / "log"),
             "-o", f"-p {self.port} -h 127.0.0.1 -k {self.root} -F "
             "-c full_page_writes=off -c synchronous_commit=off",
             "start",
         )
+
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the postmaster and keep the cluster, to start it again later."""
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-w", "-m", mode, "stop")
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():

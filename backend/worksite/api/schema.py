@@ -10,6 +10,7 @@ from strawberry.types import ExecutionContext
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
+from worksite import db
 from worksite.api.errors import (
     ConflictError,
     ForbiddenError,
@@ -69,6 +70,19 @@ class Schema(strawberry.Schema):
         super().process_errors(others, execution_context)
 
 
+class MaskInternalErrors(MaskErrors):
+    """Hide internal failures; say plainly when the database cannot be reached."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if not db.is_unavailable(error.original_error):
+            return super().anonymise_error(error)
+        return GraphQLError(
+            db.UNAVAILABLE, nodes=error.nodes, source=error.source,
+            positions=error.positions, path=error.path,
+            extensions={"code": "DATABASE_UNAVAILABLE"},
+        )
+
+
 schema = Schema(
     query=Query,
     mutation=Mutation,
@@ -80,7 +94,7 @@ schema = Schema(
     extensions=[
         lambda: QueryDepthLimiter(max_depth=12),
         lambda: MaxTokensLimiter(max_token_count=5000),
-        lambda: MaskErrors(
+        lambda: MaskInternalErrors(
             should_mask_error=_should_mask, error_message="Internal server error."
         ),
     ],

@@ -374,3 +374,20 @@ async def _run_agent(principal: Principal, issue: Issue) -> Agent:
         )
     return await Agent.get(id=issue.assignee_id)  # type: ignore[attr-defined]
 
+
+
+async def recover_interrupted() -> int:
+    """Workspaces left PROVISIONING by a stopped server become ACTIVE, unprovisioned.
+
+    The next checkout of their issue provisions them again, and puts the worktree
+    back from its branch if the server stopped before making it.
+    """
+    count = await ExecutionWorkspace.filter(status=WorkspaceStatus.PROVISIONING).update(
+        status=WorkspaceStatus.ACTIVE, provisioned=False
+    )
+    if count:
+        log.warning(
+            "%d workspaces were provisioning when the server stopped; the next "
+            "checkout provisions them", count,
+        )
+    return count

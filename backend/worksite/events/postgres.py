@@ -144,8 +144,10 @@ class PostgresRelay:
             try:
                 self._connection = await self._connect()
                 break
-            except CONNECTION_ERRORS as exc:
-                log.warning("event relay: PostgreSQL unreachable (%s); retrying", exc)
+            except (TimeoutError, asyncpg.PostgresError, *CONNECTION_ERRORS) as exc:
+                # Refused, timed out, or not yet accepting ("the database system is
+                # starting up"): any of them passes once PostgreSQL is back.
+                log.warning("event relay: PostgreSQL unreachable (%r); retrying", exc)
         log.info("event relay reconnected to PostgreSQL")
         self._dropped = 0
         # Events may have been published while nobody listened.

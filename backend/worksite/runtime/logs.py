@@ -7,9 +7,12 @@ Readers resume by byte offset into output.log; excerpts are stream tails.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 OUTPUT = "output.log"
 INDEX = "output.idx"
@@ -70,7 +73,18 @@ def excerpt(run_dir: Path, stream: str) -> str:
 
 
 def write_record(run_dir: Path, stdout: str = "", stderr: str = "") -> None:
-    """Write the logs of an operation Worksite did itself (a git step, say)."""
+    """Write the logs of an operation Worksite did itself (a git step, say).
+
+    On a full disk the record is left out (with a warning): the operation's row
+    still says how it ended.
+    """
+    try:
+        _write_record(run_dir, stdout, stderr)
+    except OSError as error:
+        log.warning("could not write the log record in %s: %s", run_dir, error)
+
+
+def _write_record(run_dir: Path, stdout: str, stderr: str) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     out, err = stdout.encode(), stderr.encode()
     (run_dir / "stdout.log").write_bytes(out)
@@ -87,7 +101,17 @@ def write_record(run_dir: Path, stdout: str = "", stderr: str = "") -> None:
 
 
 def append_note(run_dir: Path, text: str) -> None:
-    """Add a line of Worksite's own to the stderr of a run whose writer has ended."""
+    """Add a line of Worksite's own to the stderr of a run whose writer has ended.
+
+    On a full disk the note is left out, with a warning.
+    """
+    try:
+        _append_note(run_dir, text)
+    except OSError as error:
+        log.warning("could not add a note to %s (%s): %s", run_dir, error, text)
+
+
+def _append_note(run_dir: Path, text: str) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     data = (text.rstrip("\n") + "\n").encode()
     with (run_dir / "stderr.log").open("ab") as stream:

@@ -19,6 +19,13 @@ environment it was given, and writes into RUN_DIR:
     state.json               replaced atomically when ARGV has started and again when
                              everything has ended (see Supervisor.state)
     supervisor.log           with --detach only: the supervisor's own stdout and stderr
+    .space-reserve           16 KiB kept while ARGV runs, given back when the disk is
+                             full (for the marker below) and at the end (for state.json)
+
+When the disk is full, the logs end with the line
+"[worksite: log truncated: no space left on device]" on stderr (if even the reserve's
+room does not hold it, they just end); the rest of the output is read and dropped, so
+the command goes on.
 
 SIGTERM or SIGINT stops the command: SIGTERM to its process group and to every other
 descendant, up to --grace seconds for them to exit, then SIGKILL to whatever remains.
@@ -37,6 +44,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import errno
 import json
 import os
 import selectors
@@ -50,6 +58,10 @@ from pathlib import Path
 from typing import IO, NamedTuple
 
 STATE_FILE = "state.json"
+# Room kept free for the marker line of a full disk and the final state.json.
+RESERVE_FILE = ".space-reserve"
+RESERVE_BYTES = 16 * 1024
+TRUNCATED = b"[worksite: log truncated: no space left on device]\n"
 PR_SET_CHILD_SUBREAPER = 36
 READ_SIZE = 64 * 1024
 # How often the tree is looked up in /proc while it is being stopped.
@@ -167,37 +179,98 @@ def write_json_atomically(path: Path, data: dict[str, object]) -> None:
 
 
 class Logs:
-    """The output files of a run. Every chunk reaches the files before the next read."""
+    """The output files of a run. Every chunk reaches the files before the next read.
+
+    When the disk fills up, the logs stop where they are: a marker line (written in
+    the room a small reserve file gives back) says so, and later output is read and
+    dropped, so the command runs on without blocking on a full pipe.
+    """
 
     def __init__(
-        self, stdout: IO[bytes], stderr: IO[bytes], output: IO[bytes], index: IO[bytes]
+        self, stdout: IO[bytes], stderr: IO[bytes], output: IO[bytes], index: IO[bytes],
+        reserve: Path | None = None,
     ) -> None:
         self.streams = {"stdout": stdout, "stderr": stderr}
         self.output = output
         self.index = index
+        self.reserve = reserve
         self.offset = 0
         self.current_stream: str | None = None
+        self.ends_line = True
+        self.truncated = False
 
     def write(self, stream: str, data: bytes) -> None:
-        stream_log = self.streams[stream]
-        stream_log.write(data)
-        stream_log.flush()
+        if self.truncated:
+            return
+        try:
+            self._write(stream, data)
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self.truncate()
 
+    def _write(self, stream: str, data: bytes) -> None:
+        write_all(self.streams[stream], data)
         if stream != self.current_stream:
-            self.index.write(f"{self.offset} {stream}\n".encode())
-            self.index.flush()
+            write_all(self.index, f"{self.offset} {stream}\n".encode())
             self.current_stream = stream
-        self.output.write(data)
-        self.output.flush()
+        write_all(self.output, data)
         self.offset += len(data)
+        self.ends_line = data.endswith(b"\n")
+
+    def truncate(self) -> None:
+        """Stop logging for good, with a marker line on stderr if it fits."""
+        self.truncated = True
+        self.release_reserve()
+        marker = TRUNCATED if self.ends_line else b"\n" + TRUNCATED
+        with contextlib.suppress(OSError):
+            # Bytes of a partial write may have landed: the file says where we are.
+            self.offset = os.fstat(self.output.fileno()).st_size
+            write_all(self.streams["stderr"], marker)
+            if self.current_stream != "stderr":
+                write_all(self.index, f"{self.offset} stderr\n".encode())
+            write_all(self.output, marker)
+
+    def release_reserve(self) -> None:
+        if self.reserve is not None:
+            with contextlib.suppress(OSError):
+                self.reserve.unlink()
+            self.reserve = None
+
+
+def write_all(file: IO[bytes], data: bytes) -> None:
+    """Write data to an unbuffered file; OSError (a full disk, say) if it cannot."""
+    view = memoryview(data)
+    while view:
+        written = file.write(view)
+        view = view[written or 0 :]
+
+
+def make_reserve(run_dir: Path) -> Path | None:
+    """A small file whose room the marker of a full disk takes back; None if no room."""
+    path = run_dir / RESERVE_FILE
+    try:
+        with open(path, "wb", buffering=0) as file:
+            write_all(file, bytes(RESERVE_BYTES))
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+    return path
 
 
 @contextlib.contextmanager
 def open_logs(run_dir: Path) -> Iterator[Logs]:
     names = ("stdout.log", "stderr.log", "output.log", "output.idx")
     with contextlib.ExitStack() as stack:
-        files = [stack.enter_context(open(run_dir / name, "wb")) for name in names]
-        yield Logs(*files)
+        files = [
+            stack.enter_context(open(run_dir / name, "wb", buffering=0)) for name in names
+        ]
+        logs = Logs(*files, reserve=make_reserve(run_dir))
+        try:
+            yield logs
+        finally:
+            logs.release_reserve()
 
 
 class Signals:
@@ -440,6 +513,8 @@ class Supervisor:
         return state
 
     def write_state(self, ended: bool = False) -> None:
+        if ended:
+            self.logs.release_reserve()  # on a full disk, the room the state needs
         write_json_atomically(self.run_dir / STATE_FILE, self.state(ended))
 
     def abort(self, error: BaseException) -> None:
