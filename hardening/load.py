@@ -46,11 +46,11 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx2
-
 from tests.support.gqlws import GraphQLWebSocket
 from tests.support.postgres import PostgresCluster
 from tests.support.server import ServerProcess
@@ -100,13 +100,15 @@ RUN_FIELDS = "id status startedAt finishedAt"
 CREATE_PROJECT = f"""mutation($input: CreateProjectInput!) {{ createProject(input: $input) {{
   __typename ... on Project {{ id }} {ERROR} }} }}"""
 CREATE_PROJECT_WORKSPACE = f"""mutation($input: CreateProjectWorkspaceInput!) {{
-  createProjectWorkspace(input: $input) {{ __typename ... on ProjectWorkspace {{ id }} {ERROR} }} }}"""
+  createProjectWorkspace(input: $input) {{
+    __typename ... on ProjectWorkspace {{ id }} {ERROR} }} }}"""
 CREATE_AGENT = f"""mutation($name: String!) {{ createAgent(input: {{name: $name}}) {{
   __typename ... on CreateAgentSuccess {{ token agent {{ id }} }} {ERROR} }} }}"""
 CREATE_ISSUE = f"""mutation($input: CreateIssueInput!) {{ createIssue(input: $input) {{
   __typename ... on Issue {{ id identifier }} {ERROR} }} }}"""
 CHECKOUT = f"""mutation($issueId: ID!) {{ checkoutIssue(issueId: $issueId) {{
-  __typename ... on CheckoutIssueSuccess {{ run {{ id }} workspace {{ id }} }} {ERROR} }} }}"""
+  __typename ... on CheckoutIssueSuccess {{ run {{ id }} workspace {{ id lastUsedAt }} }}
+  {ERROR} }} }}"""
 FINISH_RUN = f"""mutation($runId: ID!) {{ finishRun(runId: $runId, status: SUCCEEDED) {{
   __typename ... on Run {{ id status }} {ERROR} }} }}"""
 RUN_JOB = f"""mutation($id: ID!) {{ runWorkspaceJob(workspaceId: $id, name: "check", wait: true) {{
@@ -127,14 +129,18 @@ WORKSPACE_LIST = """query($projectId: ID!) { executionWorkspaces(projectId: $pro
 ISSUE_LIST = """query($projectId: ID!) { issues(projectId: $projectId) {
   id identifier status assignee { name } executionWorkspace { id name } liveRun { id } } }"""
 
-FINAL_SERVICES = f"query($id: ID!) {{ executionWorkspace(id: $id) {{ services {{ {SERVICE_FIELDS} }} }} }}"
+FINAL_SERVICES = (
+    f"query($id: ID!) {{ executionWorkspace(id: $id) {{ services {{ {SERVICE_FIELDS} }} }} }}"
+)
 FINAL_WORKSPACES = f"""query($projectId: ID!) {{ executionWorkspaces(projectId: $projectId) {{
-  {WORKSPACE_FIELDS} operations {{ id phase status exitCode }} }} }}"""
+  {WORKSPACE_FIELDS} lastUsedAt operations {{ id phase status exitCode }} }} }}"""
 FINAL_RUNS = f"""query($projectId: ID!) {{ issues(projectId: $projectId) {{
   id liveRun {{ id }} runs {{ {RUN_FIELDS} }} }} }}"""
 
 SERVICE_LOG = f"""subscription($workspaceId: ID!, $offset: Int! = 0, $operationId: ID) {{
-  serviceLog(workspaceId: $workspaceId, name: "ticker", offset: $offset, operationId: $operationId) {{
+  serviceLog(
+    workspaceId: $workspaceId, name: "ticker", offset: $offset, operationId: $operationId
+  ) {{
     __typename ... on OutputChunk {{ operationId content offset nextOffset }} {ERROR} }} }}"""
 OPERATION_LOG = f"""subscription($operationId: ID!) {{ operationLog(operationId: $operationId) {{
   __typename ... on OutputChunk {{ operationId content offset nextOffset }} {ERROR} }} }}"""
@@ -172,7 +178,8 @@ class Calls:
         started = time.perf_counter()
         try:
             response = await self.http.post(
-                "/graphql", json={"query": query, "variables": variables},
+                "/graphql",
+                json={"query": query, "variables": variables},
                 headers={"Authorization": f"Bearer {token or self.operator_token}"},
             )
             body = response.json()
@@ -201,7 +208,6 @@ class Workspace:
     issue_id: str
     setup_run: str
     service_run: str = ""  # the id of the ticker's start operation
-    name: str = ""
 
 
 @dataclass
@@ -218,6 +224,8 @@ class Outcomes:
     finished: set[str] = field(default_factory=set)
     jobs: set[str] = field(default_factory=set)
     names: dict[str, str] = field(default_factory=dict)  # workspace id -> last name given
+    # workspace id -> when its last checkout used it, as that checkout answered
+    used: dict[str, datetime] = field(default_factory=dict)
 
 
 class Subscriber:
@@ -327,12 +335,21 @@ def make_repository(root: Path) -> Path:
     repo.mkdir()
     (repo / "README.md").write_text("# load\n")
     identity = {
-        "GIT_AUTHOR_NAME": "load", "GIT_AUTHOR_EMAIL": "load@worksite.invalid",
-        "GIT_COMMITTER_NAME": "load", "GIT_COMMITTER_EMAIL": "load@worksite.invalid",
+        "GIT_AUTHOR_NAME": "load",
+        "GIT_AUTHOR_EMAIL": "load@worksite.invalid",
+        "GIT_COMMITTER_NAME": "load",
+        "GIT_COMMITTER_EMAIL": "load@worksite.invalid",
     }
-    for args in (["init", "-q", "--initial-branch=main"], ["add", "."], ["commit", "-q", "-m", "first"]):
+    for args in (
+        ["init", "-q", "--initial-branch=main"],
+        ["add", "."],
+        ["commit", "-q", "-m", "first"],
+    ):
         subprocess.run(
-            ["git", *args], cwd=repo, check=True, capture_output=True,
+            ["git", *args],
+            cwd=repo,
+            check=True,
+            capture_output=True,
             env={**os.environ, **identity},
         )
     return repo
@@ -355,15 +372,31 @@ async def set_up(calls: Calls, root: Path, config: LoadConfig) -> tuple[str, lis
     """
     ticker = root / "ticker.py"
     ticker.write_text(TICKER)
-    project = await must(calls, "createProject", CREATE_PROJECT, {"input": {"key": "LOAD", "name": "Load"}})
+    project = await must(
+        calls, "createProject", CREATE_PROJECT, {"input": {"key": "LOAD", "name": "Load"}}
+    )
     commands = [
-        {"name": "ticker", "kind": "service", "command": f"exec {shlex.quote(PYTHON)} -u {shlex.quote(str(ticker))} {config.rate}"},
+        {
+            "name": "ticker",
+            "kind": "service",
+            "command": f"exec {shlex.quote(PYTHON)} -u {shlex.quote(str(ticker))} {config.rate}",
+        },
         {"name": "check", "kind": "job", "command": "echo checked"},
     ]
-    await must(calls, "createProjectWorkspace", CREATE_PROJECT_WORKSPACE, {"input": {
-        "projectId": project["id"], "name": "main", "cwd": str(make_repository(root)),
-        "baseRef": "main", "runtimeConfig": {"commands": commands},
-    }})
+    await must(
+        calls,
+        "createProjectWorkspace",
+        CREATE_PROJECT_WORKSPACE,
+        {
+            "input": {
+                "projectId": project["id"],
+                "name": "main",
+                "cwd": str(make_repository(root)),
+                "baseRef": "main",
+                "runtimeConfig": {"commands": commands},
+            }
+        },
+    )
 
     agents = []
     for number in range(config.agents):
@@ -377,8 +410,7 @@ async def set_up(calls: Calls, root: Path, config: LoadConfig) -> tuple[str, lis
 
     await asyncio.gather(*(start(workspace) for workspace in workspaces))
     return project["id"], [
-        Agent(token, workspaces[number :: len(agents)])
-        for number, (_, token) in enumerate(agents)
+        Agent(token, workspaces[number :: len(agents)]) for number, (_, token) in enumerate(agents)
     ]
 
 
@@ -388,11 +420,22 @@ async def _checked_out(
     workspaces = []
     for number in range(count):
         agent_id, token = agents[number % len(agents)]
-        issue = await must(calls, "createIssue", CREATE_ISSUE, {"input": {
-            "projectId": project_id, "title": f"Task {number}", "assigneeId": agent_id,
-        }})
+        issue = await must(
+            calls,
+            "createIssue",
+            CREATE_ISSUE,
+            {
+                "input": {
+                    "projectId": project_id,
+                    "title": f"Task {number}",
+                    "assigneeId": agent_id,
+                }
+            },
+        )
         checkout = await must(calls, "checkoutIssue", CHECKOUT, {"issueId": issue["id"]}, token)
-        workspaces.append(Workspace(checkout["workspace"]["id"], issue["id"], checkout["run"]["id"]))
+        workspaces.append(
+            Workspace(checkout["workspace"]["id"], issue["id"], checkout["run"]["id"])
+        )
     return workspaces
 
 
@@ -402,8 +445,10 @@ def subscribers(project_id: str, workspaces: list[Workspace], count: int) -> lis
     workspaceChanged and runChanged; every kind at least once."""
     logs = 2 * count // 5
     shares = {
-        "serviceLog": logs - logs // 4, "serviceLog, resuming": logs // 4,
-        "operationLog": count // 5, "serviceStatus": count // 5,
+        "serviceLog": logs - logs // 4,
+        "serviceLog, resuming": logs // 4,
+        "operationLog": count // 5,
+        "serviceStatus": count // 5,
     }
     rest = max(2, count - sum(shares.values()))
     shares["workspaceChanged"] = rest // 2
@@ -445,11 +490,15 @@ async def agent_loop(calls: Calls, agent: Agent, outcomes: Outcomes, stop: async
 
 
 async def _one_run(calls: Calls, agent: Agent, workspace: Workspace, outcomes: Outcomes) -> None:
-    checkout = await calls.call("checkoutIssue", CHECKOUT, {"issueId": workspace.issue_id}, agent.token)
+    checkout = await calls.call(
+        "checkoutIssue", CHECKOUT, {"issueId": workspace.issue_id}, agent.token
+    )
     if checkout is None:
         return
     run_id = checkout["run"]["id"]
     outcomes.runs.add(run_id)
+    used = datetime.fromisoformat(checkout["workspace"]["lastUsedAt"])
+    outcomes.used[workspace.id] = max(used, outcomes.used.get(workspace.id, used))
     job = await calls.call("runWorkspaceJob", RUN_JOB, {"id": workspace.id}, agent.token)
     if job is not None:
         outcomes.jobs.add(job["operation"]["id"])
@@ -492,9 +541,11 @@ class Report:
             self.failures.append(failure)
 
     def text(self) -> str:
-        verdict = ["loss checks: all passed"] if not self.failures else [
-            f"loss checks: {len(self.failures)} FAILED", *(f"  - {f}" for f in self.failures)
-        ]
+        verdict = (
+            ["loss checks: all passed"]
+            if not self.failures
+            else [f"loss checks: {len(self.failures)} FAILED", *(f"  - {f}" for f in self.failures)]
+        )
         return "\n".join([*self.lines, *verdict])
 
 
@@ -513,11 +564,18 @@ def check_logs(report: Report, data_dir: Path, subscribers: list[LogSubscriber])
             on_disk[run] = log_numbers(data_dir, run)
             written = on_disk[run]
             report.check(bool(written), f"the ticker of run {run} wrote nothing")
-            report.check(written == list(range(len(written))), f"the log of run {run} on disk is not 0..n-1")
+            report.check(
+                written == list(range(len(written))), f"the log of run {run} on disk is not 0..n-1"
+            )
         expected = on_disk[run]
         got = subscriber.numbers
-        report.check(subscriber.completed, f"{subscriber.kind} of {run} did not complete: {subscriber.error}")
-        report.check(not subscriber.gaps, f"{subscriber.kind} of {run}: offsets jumped: {subscriber.gaps[:3]}")
+        report.check(
+            subscriber.completed, f"{subscriber.kind} of {run} did not complete: {subscriber.error}"
+        )
+        report.check(
+            not subscriber.gaps,
+            f"{subscriber.kind} of {run}: offsets jumped: {subscriber.gaps[:3]}",
+        )
         if got != expected:
             missing = len(set(expected) - set(got))
             duplicates = len(got) - len(set(got))
@@ -527,9 +585,7 @@ def check_logs(report: Report, data_dir: Path, subscribers: list[LogSubscriber])
             )
 
 
-def check_rows(
-    report: Report, subscriber: RowSubscriber, final: dict[str, dict[str, Any]]
-) -> None:
+def check_rows(report: Report, subscriber: RowSubscriber, final: Rows) -> None:
     """Every row the subscriber should know of, as it ended."""
     stale = [key for key, row in final.items() if subscriber.rows.get(key) != row]
     report.check(subscriber.error is None, f"{subscriber.kind} failed: {subscriber.error}")
@@ -541,42 +597,51 @@ def check_rows(
         )
 
 
-async def final_rows(
-    calls: Calls, project_id: str, workspaces: list[Workspace]
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """What each row stream should have told last: by subscription variables' target."""
-    rows: dict[str, dict[str, dict[str, Any]]] = {}
-    for workspace in workspaces:
-        data = await must(calls, "final", FINAL_SERVICES, {"id": workspace.id})
-        rows[workspace.id] = {service["name"]: service for service in data["services"]}
-    listed = await must(calls, "final", FINAL_WORKSPACES, {"projectId": project_id})
-    rows["workspaces"] = {
-        w["id"]: {k: w[k] for k in WORKSPACE_FIELDS.split()} for w in listed
-    }
-    issues = await must(calls, "final", FINAL_RUNS, {"projectId": project_id})
-    rows["runs"] = {run["id"]: run for issue in issues for run in issue["runs"]}
-    rows["operations"] = {op["id"]: op for w in listed for op in w["operations"]}
-    rows["live"] = {issue["id"]: issue["liveRun"] for issue in issues if issue["liveRun"]}
-    return rows
+Rows = dict[str, dict[str, Any]]
 
 
-def expected_rows(
-    subscriber: RowSubscriber, final: dict[str, dict[str, dict[str, Any]]]
-) -> dict[str, dict[str, Any]]:
-    if subscriber.kind == "serviceStatus":
-        return final[subscriber.variables["workspaceId"]]
-    return final["workspaces" if subscriber.kind == "workspaceChanged" else "runs"]
+@dataclass
+class Final:
+    """The rows as they ended, read once the load is over."""
+
+    services: dict[str, Rows]  # workspace id -> service name -> service
+    workspaces: Rows
+    runs: Rows
+    operations: Rows
+    used: dict[str, datetime]  # workspace id -> lastUsedAt
+    live_runs: int  # issues that still show a run in progress
+
+    @classmethod
+    async def read(cls, calls: Calls, project_id: str, workspaces: list[Workspace]) -> Final:
+        services = {}
+        for workspace in workspaces:
+            data = await must(calls, "final", FINAL_SERVICES, {"id": workspace.id})
+            services[workspace.id] = {service["name"]: service for service in data["services"]}
+        listed = await must(calls, "final", FINAL_WORKSPACES, {"projectId": project_id})
+        issues = await must(calls, "final", FINAL_RUNS, {"projectId": project_id})
+        return cls(
+            services=services,
+            workspaces={w["id"]: {k: w[k] for k in WORKSPACE_FIELDS.split()} for w in listed},
+            runs={run["id"]: run for issue in issues for run in issue["runs"]},
+            operations={op["id"]: op for w in listed for op in w["operations"]},
+            used={w["id"]: datetime.fromisoformat(w["lastUsedAt"]) for w in listed},
+            live_runs=sum(1 for issue in issues if issue["liveRun"]),
+        )
+
+    def told_last(self, subscriber: RowSubscriber) -> Rows:
+        """What a row stream should have told last, row by row."""
+        if subscriber.kind == "serviceStatus":
+            return self.services[subscriber.variables["workspaceId"]]
+        return self.workspaces if subscriber.kind == "workspaceChanged" else self.runs
 
 
-async def settled(
-    subscribers: list[RowSubscriber], final: dict[str, dict[str, dict[str, Any]]]
-) -> None:
+async def settled(subscribers: list[RowSubscriber], final: Final) -> None:
     """Wait (bounded) until every row stream has told each row as it ended."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while time.monotonic() < deadline:
         if all(
             s.error is not None
-            or all(s.rows.get(k) == row for k, row in expected_rows(s, final).items())
+            or all(s.rows.get(k) == row for k, row in final.told_last(s).items())
             for s in subscribers
         ):
             return
@@ -584,42 +649,54 @@ async def settled(
 
 
 def check_records(
-    report: Report,
-    workspaces: list[Workspace],
-    outcomes: Outcomes,
-    final: dict[str, dict[str, dict[str, Any]]],
+    report: Report, workspaces: list[Workspace], outcomes: Outcomes, final: Final
 ) -> None:
-    runs = final["runs"]
-    setup_runs = {workspace.setup_run for workspace in workspaces}
-    checked_out = outcomes.runs | setup_runs
-    report.check(set(runs) == checked_out, (
+    """Every call a client saw succeed left its row, and every run has ended."""
+    runs = final.runs
+    checked_out = outcomes.runs | {workspace.setup_run for workspace in workspaces}
+    missing = checked_out - set(runs)
+    report.check(
+        set(runs) == checked_out,
         f"runs: {len(checked_out)} checkouts succeeded, {len(runs)} runs recorded, "
-        f"{len(checked_out - set(runs))} of them missing"
-    ))
-    open_runs = [run_id for run_id, run in runs.items() if run["status"] == "RUNNING"]
-    report.check(not open_runs and not final["live"], f"{len(open_runs)} runs still RUNNING")
+        f"{len(missing)} of them missing",
+    )
+    still_running = [run_id for run_id, run in runs.items() if run["status"] == "RUNNING"]
+    report.check(
+        not still_running and not final.live_runs, f"{len(still_running)} runs still RUNNING"
+    )
     unfinished = [r for r in outcomes.finished if runs.get(r, {}).get("status") != "SUCCEEDED"]
     report.check(not unfinished, f"{len(unfinished)} runs finished by a client are not SUCCEEDED")
 
-    operations = final["operations"]
-    job_rows = {id for id, op in operations.items() if op["phase"] == "job"}
-    report.check(job_rows == outcomes.jobs, (
-        f"jobs: {len(outcomes.jobs)} succeeded for clients, {len(job_rows)} recorded"
-    ))
-    failed = [id for id in outcomes.jobs if operations.get(id, {}).get("exitCode") != 0]
+    jobs = {id: op for id, op in final.operations.items() if op["phase"] == "job"}
+    report.check(
+        set(jobs) == outcomes.jobs,
+        f"jobs: {len(outcomes.jobs)} succeeded for clients, {len(jobs)} recorded",
+    )
+    failed = [id for id in outcomes.jobs if jobs.get(id, {}).get("exitCode") != 0]
     report.check(not failed, f"{len(failed)} job operations did not end with exit code 0")
 
-    names = final["workspaces"]
+    names = final.workspaces
     renamed = [id for id, name in outcomes.names.items() if names[id]["name"] != name]
     report.check(not renamed, f"{len(renamed)} workspaces lost their last rename")
+    # Only checkouts set lastUsedAt: an older time than the last one's is a lost update.
+    older = [id for id, at in outcomes.used.items() if final.used[id] != at]
+    if older:
+        id = older[0]
+        report.failures.append(
+            f"{len(older)} of {len(outcomes.used)} workspaces do not show their last checkout "
+            f"as lastUsedAt: e.g. {final.used[id]} after a checkout at {outcomes.used[id]}"
+        )
 
 
 def check_calls(report: Report, calls: Calls, server_log: str) -> None:
     for kind, seen in sorted(calls.kinds.items()):
         if seen.errors:
-            report.failures.append(f"{kind}: {len(seen.errors)} calls failed, e.g. {seen.errors[0]}")
+            report.failures.append(
+                f"{kind}: {len(seen.errors)} calls failed, e.g. {seen.errors[0]}"
+            )
     errors = [
-        line for line in server_log.splitlines()
+        line
+        for line in server_log.splitlines()
         if " ERROR " in line or "Traceback" in line or "database is locked" in line
     ]
     report.check(not errors, f"the server logged {len(errors)} errors, e.g. {errors[:1]}")
@@ -638,11 +715,12 @@ def rss_kib(pid: int) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Usage:
-    """CPU seconds used so far by the server and by this process; the load average."""
+    """CPU seconds used by the server and by this process; the machine's load average."""
 
     server: float
     client: float
-    load: float
+    load_before: float
+    load_after: float
 
     @classmethod
     def now(cls, pid: int) -> Usage:
@@ -651,10 +729,17 @@ class Usage:
         ticks = os.sysconf("SC_CLK_TCK")
         own = os.times()
         server = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-        return cls(server, own.user + own.system, os.getloadavg()[0])
+        load = os.getloadavg()[0]
+        return cls(server, own.user + own.system, load, load)
 
-    def __sub__(self, other: Usage) -> Usage:
-        return Usage(self.server - other.server, self.client - other.client, self.load - other.load)
+    def __sub__(self, earlier: Usage) -> Usage:
+        """The usage between `earlier` and this reading."""
+        return Usage(
+            self.server - earlier.server,
+            self.client - earlier.client,
+            earlier.load_before,
+            self.load_after,
+        )
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -683,38 +768,79 @@ def _row(kind: str, latencies: list[float], failed: int, seconds: float) -> str:
 # The run
 
 
+@dataclass
+class Measured:
+    """What one load run saw, for the figures and the checks."""
+
+    seconds: float
+    outcomes: Outcomes
+    followers: list[Subscriber]
+    final: Final
+    usage: Usage
+    rss: dict[str, int]  # KiB at start, once set up, and VmRSS/VmHWM at the end
+
+    @property
+    def logs(self) -> list[LogSubscriber]:
+        return [s for s in self.followers if isinstance(s, LogSubscriber)]
+
+    @property
+    def rows(self) -> list[RowSubscriber]:
+        return [s for s in self.followers if isinstance(s, RowSubscriber)]
+
+
 async def run(server: ServerProcess, root: Path, config: LoadConfig) -> Report:
     """The whole load run against a started server; the caller stops the server."""
     assert server.process is not None
-    report = Report()
-    started_rss = rss_kib(server.process.pid)["VmRSS"]
+    pid = server.process.pid
+    rss = {"start": rss_kib(pid)["VmRSS"]}
     limits = httpx2.Limits(max_connections=config.agents + config.operators + 8)
     async with httpx2.AsyncClient(
         base_url=server.url, timeout=300.0, limits=limits, trust_env=False
     ) as http:
         calls = Calls(http, server.token)
         project_id, agents = await set_up(calls, root, config)
-        workspaces = [w for agent in agents for w in agent.workspaces]
         calls.kinds.clear()  # the figures are the load's, not the set-up's
-        setup_rss = rss_kib(server.process.pid)["VmRSS"]
-        async with following(server, subscribers(project_id, workspaces, config.subscribers)) as followers:
-            before = Usage.now(server.process.pid)
-            outcomes, seconds = await load(calls, project_id, agents, workspaces, config)
-            usage = Usage.now(server.process.pid) - before
-            await asyncio.gather(*(
-                calls.call("stopWorkspaceService", STOP_SERVICE, {"id": w.id}) for w in workspaces
-            ))
-            logs = [s for s in followers if isinstance(s, LogSubscriber)]
-            rows = [s for s in followers if isinstance(s, RowSubscriber)]
-            await drained(logs)
-            final = await final_rows(calls, project_id, workspaces)
-            await settled(rows, final)
-        end_rss = rss_kib(server.process.pid)
+        rss["set up"] = rss_kib(pid)["VmRSS"]
+        measured = await under_load(server, calls, project_id, agents, config)
+    measured.rss.update(rss, **rss_kib(pid))
 
+    report = Report()
+    say_figures(report, config, calls, measured)
+    workspaces = [w for agent in agents for w in agent.workspaces]
+    check_logs(report, server.data_dir, measured.logs)
+    for subscriber in measured.rows:
+        check_rows(report, subscriber, measured.final.told_last(subscriber))
+    check_records(report, workspaces, measured.outcomes, measured.final)
+    check_calls(report, calls, server.log_tail(10**9))
+    return report
+
+
+async def under_load(
+    server: ServerProcess, calls: Calls, project_id: str, agents: list[Agent], config: LoadConfig
+) -> Measured:
+    """Subscribers listening while agents and operators work; then the services stop
+    and every stream catches up (or the bounded waits end)."""
+    assert server.process is not None
+    workspaces = [w for agent in agents for w in agent.workspaces]
+    followers = subscribers(project_id, workspaces, config.subscribers)
+    async with following(server, followers):
+        before = Usage.now(server.process.pid)
+        outcomes, seconds = await load(calls, project_id, agents, workspaces, config)
+        usage = Usage.now(server.process.pid) - before
+        stops = (calls.call("stopWorkspaceService", STOP_SERVICE, {"id": w.id}) for w in workspaces)
+        await asyncio.gather(*stops)
+        await drained([s for s in followers if isinstance(s, LogSubscriber)])
+        final = await Final.read(calls, project_id, workspaces)
+        await settled([s for s in followers if isinstance(s, RowSubscriber)], final)
+    return Measured(seconds, outcomes, followers, final, usage, {})
+
+
+def say_figures(report: Report, config: LoadConfig, calls: Calls, measured: Measured) -> None:
+    seconds, logs, usage, rss = measured.seconds, measured.logs, measured.usage, measured.rss
     report.say(
         f"load: {config.workspaces} workspaces with a service at {config.rate:g} lines/s, "
-        f"{len(followers)} subscribers, {config.agents} agents, {config.operators} operators "
-        f"reading and 1 renaming, for {seconds:.1f} s"
+        f"{len(measured.followers)} subscribers, {config.agents} agents, {config.operators} "
+        f"operators reading and 1 renaming, for {seconds:.1f} s"
     )
     figures(report, calls, logs, seconds)
     lines = sum(len(s.numbers) for s in logs)
@@ -726,27 +852,22 @@ async def run(server: ServerProcess, root: Path, config: LoadConfig) -> Report:
     report.say(
         f"CPU over the load: server {100 * usage.server / seconds:.0f} % of one core, "
         f"this client {100 * usage.client / seconds:.0f} %; machine load average "
-        f"{before.load:.1f} before, {before.load + usage.load:.1f} after ({os.cpu_count()} CPUs)"
+        f"{usage.load_before:.1f} before, {usage.load_after:.1f} after ({os.cpu_count()} CPUs)"
     )
+    mib = {name: f"{kib / 1024:.1f} MiB" for name, kib in rss.items()}
     report.say(
-        f"server RSS: {started_rss / 1024:.1f} MiB at start, {setup_rss / 1024:.1f} MiB "
-        f"set up, {end_rss['VmHWM'] / 1024:.1f} MiB peak, {end_rss['VmRSS'] / 1024:.1f} MiB at the end"
+        f"server RSS: {mib['start']} at start, {mib['set up']} set up, "
+        f"{mib['VmHWM']} peak, {mib['VmRSS']} at the end"
     )
-    check_logs(report, server.data_dir, logs)
-    for subscriber in rows:
-        check_rows(report, subscriber, expected_rows(subscriber, final))
-    check_records(report, workspaces, outcomes, final)
-    check_calls(report, calls, server.log_tail(10**9))
-    return report
 
 
 @contextlib.asynccontextmanager
-async def following(server: ServerProcess, followers: list[Subscriber]) -> AsyncIterator[list[Subscriber]]:
+async def following(server: ServerProcess, followers: list[Subscriber]) -> AsyncIterator[None]:
     """Subscribers connected and heard from; their connections close on the way out."""
     tasks = [asyncio.create_task(s.follow(server.ws_url, server.token)) for s in followers]
     try:
         await asyncio.wait_for(asyncio.gather(*(s.first.wait() for s in followers)), DRAIN_TIMEOUT)
-        yield followers
+        yield
     finally:
         for task in tasks:
             task.cancel()
@@ -754,7 +875,10 @@ async def following(server: ServerProcess, followers: list[Subscriber]) -> Async
 
 
 async def load(
-    calls: Calls, project_id: str, agents: list[Agent], workspaces: list[Workspace],
+    calls: Calls,
+    project_id: str,
+    agents: list[Agent],
+    workspaces: list[Workspace],
     config: LoadConfig,
 ) -> tuple[Outcomes, float]:
     """Agents and operators at work for config.seconds; returns what they saw and the time."""
