@@ -18,6 +18,8 @@ from worksite.models.enums import IssuePriority, IssueStatus, WorkspaceMode
 
 # Fields an agent may change on its own issues; the rest is the operator's.
 AGENT_EDITABLE = {"title", "description", "status", "priority"}
+# Values of _issue_values that are rows of another table.
+RELATIONS = {"assignee", "parent", "inherit_workspace_from"}
 
 
 async def get_issue(issue_id: UUID | str) -> Issue:
@@ -58,7 +60,11 @@ async def update_issue(principal: Principal, issue_id: UUID | str, fields: dict[
     if "title" in fields:
         values["title"] = validation.text("title", fields["title"] or "", 500, required=True)
     issue.update_from_dict(values)
-    await issue.save()
+    # Only the fields asked for: a checkout may have linked a workspace or moved the
+    # status since the issue was read, and writing every column back would undo it.
+    changed = [f"{name}_id" if name in RELATIONS else name for name in values]
+    await issue.save(update_fields=[*changed, "updated_at"])
+    await issue.refresh_from_db()
     links = await IssueWorkspaceLink.filter(issue_id=issue.id)
     await cleanup.refresh([link.workspace_id for link in links])  # type: ignore[attr-defined]
     return issue

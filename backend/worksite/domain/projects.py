@@ -63,12 +63,13 @@ async def update_project(
 ) -> Project:
     require_operator(principal, "change projects")
     project = await get_project(project_id)
+    values: dict[str, Any] = {}
     if fields.get("name") is not None:
-        project.name = validation.text("name", fields["name"], 200, required=True)
+        values["name"] = validation.text("name", fields["name"], 200, required=True)
     if fields.get("description") is not None:
-        project.description = validation.text("description", fields["description"], 10_000)
+        values["description"] = validation.text("description", fields["description"], 10_000)
     if fields.get("default_workspace_mode") is not None:
-        project.default_workspace_mode = WorkspaceMode(fields["default_workspace_mode"])
+        values["default_workspace_mode"] = WorkspaceMode(fields["default_workspace_mode"])
     if "cleanup_retention_seconds" in fields:
         window = fields["cleanup_retention_seconds"]
         if window is not None and not 1 <= window <= 10 * 365 * 86400:
@@ -76,8 +77,13 @@ async def update_project(
                 "cleanupRetentionSeconds",
                 f"expected seconds from 1 to ten years, or null for off, got {window}",
             )
-        project.cleanup_retention_seconds = window
-    await project.save()
+        values["cleanup_retention_seconds"] = window
+    project.update_from_dict(values)
+    # Only the settings asked for: issues created meanwhile have moved issue_counter,
+    # and writing the counter back as it was read would hand out a number twice.
+    if values:
+        await project.save(update_fields=list(values))
+    await project.refresh_from_db()
     return project
 
 

@@ -48,7 +48,12 @@ async def save_workspace(
         raise Forbidden(f"Only an operator may change commands the host executes ({names}).")
     values = await _settings_values(workspace, fields)
     workspace.update_from_dict(values)
-    await workspace.save()
+    # Only the settings asked for: the row may have changed since it was read (a
+    # checkout notes when it used the workspace, a close sets its status), and
+    # writing every column back would undo that.
+    if values:
+        await workspace.save(update_fields=list(values))
+    await workspace.refresh_from_db()
     announce(workspace)
     return workspace
 
