@@ -89,6 +89,20 @@ class LoadConfig:
     operators: int = 3
     rate: float = 10.0  # log lines a second, per service
 
+    def __post_init__(self) -> None:
+        """Refuse a run that could not be made or would never end, naming the option."""
+        limits = {
+            "seconds": (0.1, 3600, self.seconds),
+            "workspaces": (1, 200, self.workspaces),
+            "subscribers": (6, 2000, self.subscribers),  # one of each kind at least
+            "agents": (1, self.workspaces, self.agents),  # each agent needs a workspace
+            "operators": (0, 100, self.operators),
+            "rate": (0.1, 1000, self.rate),
+        }
+        for name, (low, high, value) in limits.items():
+            if not low <= value <= high:
+                raise ValueError(f"--{name}: expected {low:g} to {high:g}, got {value:g}")
+
 
 # GraphQL documents
 
@@ -924,7 +938,10 @@ async def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{name}", type=kind, default=getattr(defaults, name))
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args(argv)
-    config = LoadConfig(**{k: v for k, v in vars(args).items() if k != "database"})
+    try:
+        config = LoadConfig(**{k: v for k, v in vars(args).items() if k != "database"})
+    except ValueError as exc:
+        parser.error(str(exc))
 
     root = Path(tempfile.mkdtemp(prefix="worksite-load-"))
     try:

@@ -26,3 +26,19 @@ SMALL = load.LoadConfig(
 async def test_a_small_load_run_loses_nothing(server: ServerProcess, tmp_path: Path) -> None:
     report = await load.run(server, tmp_path, SMALL)
     assert not report.failures, report.text()
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"agents": 4, "workspaces": 3}, "--agents"),
+        ({"seconds": 0}, "--seconds"),
+        ({"subscribers": 5}, "--subscribers"),
+        ({"rate": -1}, "--rate"),
+    ],
+)
+def test_a_run_that_could_not_be_made_is_refused_naming_the_option(
+    options: dict[str, float], named: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{named}: expected"):
+        load.LoadConfig(**options)  # type: ignore[arg-type]
