@@ -9,7 +9,8 @@ workspaces, one per issue, each running a service `ticker` that writes --rate
 numbered, timestamped lines a second. Then, for --seconds:
 
 - --subscribers graphql-transport-ws connections, one subscription each: the
-  tickers' logs through serviceLog and operationLog, serviceStatus,
+  tickers' logs through serviceLog (some of them cutting their connection every
+  few chunks and resuming from the last offset) and operationLog, serviceStatus,
   workspaceChanged and runChanged;
 - --agents agents, each checking its issues out, running a job there and
   finishing the run, over and over;
@@ -18,11 +19,12 @@ numbered, timestamped lines a second. Then, for --seconds:
 
 Then it stops the agents and operators, stops the services (which completes the
 log streams), waits for every subscriber to catch up, and stops everything it
-started. It prints throughput and p50/p99 latency per kind of call, the server's
-RSS, and the loss checks:
+started. It prints throughput and p50/p99 latency per kind of call and for log
+lines (written to received), CPU used, the server's RSS, and the loss checks:
 
 - every log line reached every subscriber of its log, once and in order;
-- every call a client saw succeed is recorded (runs, job operations, names);
+- every call a client saw succeed is recorded: runs, job operations, names, and
+  each workspace's lastUsedAt from its last checkout;
 - every run is finished;
 - every subscriber's last view of each row is the row as it ended;
 - no call failed and the server logged no error.
