@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -19,8 +20,13 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
 from worksite import db, metrics
+from worksite.api import limits
 from worksite.api.connections import Connections
 from worksite.api.context import Context
 from worksite.api.schema import schema
@@ -46,8 +52,26 @@ def bearer(value: str | None) -> str:
     return ""
 
 
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with the document size limit that HTTP requests have."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged:
+            try:
+                limits.check_document_size(message["payload"].get("query"))
+            except limits.LimitExceeded as error:
+                log.warning("refused a subscription: %s", error.message)
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [{"message": error.message}]}
+                )
+                return
+        await super().handle_subscribe(message)
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with bearer-token authentication on every request."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
@@ -72,6 +96,15 @@ class GraphQLApp(GraphQL[Context, None]):
                 await unauthorized()(scope, receive, send)
                 return
             scope.setdefault("state", {})["principal"] = principal
+            try:
+                receive = await self._checked_body(request, receive)
+            except limits.LimitExceeded as error:
+                log.warning("refused a request to /graphql: %s", error.message)
+                response = JSONResponse(
+                    {"errors": [{"message": error.message}]}, status_code=error.status
+                )
+                await response(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -81,6 +114,43 @@ class GraphQLApp(GraphQL[Context, None]):
         finally:
             metrics.live.websockets -= 1
             self.connections.forget(scope)
+
+    async def _checked_body(self, request: Request, receive: Receive) -> Receive:
+        """Read the body within MAX_BODY_BYTES, check it, and hand it on to Strawberry."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.MAX_BODY_BYTES:
+            raise limits.LimitExceeded(_too_large(f"{declared} bytes"), status=413)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limits.MAX_BODY_BYTES:
+                raise limits.LimitExceeded(_too_large(f"over {size} bytes"), status=413)
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        if "json" in request.headers.get("content-type", ""):
+            try:
+                decoded = json.loads(body)
+            except (ValueError, RecursionError) as error:
+                reason = "nested too deeply" if isinstance(error, RecursionError) else error
+                raise limits.LimitExceeded(f"The request body is not valid JSON: {reason}.")
+            limits.check_body(decoded)
+
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return replay
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         principal = request.scope.get("state", {}).get("principal", NOBODY)
@@ -99,6 +169,12 @@ class GraphQLApp(GraphQL[Context, None]):
         context.principal = principal
         if principal.agent_id is not None:
             self.connections.add(principal.agent_id, context.request)
+
+
+def _too_large(size: str) -> str:
+    return (
+        f"The request body is {size}; the body size limit is {limits.MAX_BODY_BYTES} bytes."
+    )
 
 
 class SinglePageApp(StaticFiles):

@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(settings, host: str, port: int) -> int:  # type: ignore[no-untyped-def]
     import uvicorn
 
+    from worksite.api.limits import MAX_WS_MESSAGE_BYTES
     from worksite.app import create_app
 
     shown_host = f"[{host}]" if ":" in host else host
@@ -53,7 +54,11 @@ def _serve(settings, host: str, port: int) -> int:  # type: ignore[no-untyped-de
         f"GraphiQL: http://{shown_host}:{port}/graphql  (data in {settings.data_dir})\n",
         flush=True,
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # A bigger WebSocket frame closes the connection (1009) before it is read whole.
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info",
+        ws_max_size=MAX_WS_MESSAGE_BYTES,
+    )
     return 0
 
 

@@ -7,7 +7,13 @@ import logging
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
-from strawberry.extensions import MaskErrors, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.tools import merge_types
 
 from worksite import db
@@ -18,6 +24,7 @@ from worksite.api.errors import (
     NotFoundError,
     WorkspaceClosedError,
 )
+from worksite.api import limits
 from worksite.api.mutations.agents import AgentMutations
 from worksite.api.mutations.environments import EnvironmentMutations
 from worksite.api.mutations.issues import IssueMutations
@@ -92,8 +99,11 @@ schema = Schema(
         ProvisionFailedError, WorkspaceClosedError,
     ],
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=12),
-        lambda: MaxTokensLimiter(max_token_count=5000),
+        # What one request may ask for: api/limits.py explains each limit.
+        lambda: MaxTokensLimiter(max_token_count=limits.MAX_TOKENS),
+        lambda: QueryDepthLimiter(max_depth=limits.MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.MAX_ALIASES),
+        lambda: AddValidationRules([limits.QueryCostRule]),
         lambda: MaskInternalErrors(
             should_mask_error=_should_mask, error_message="Internal server error."
         ),
