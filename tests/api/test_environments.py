@@ -91,6 +91,7 @@ async def test_the_private_key_is_sealed_at_rest_with_a_private_key_file(
         ({"host": "a b"}, "host", "expected a host name"),
         ({"port": 0}, "port", "from 1 to 65535"),
         ({"user": "root; rm -rf /"}, "user", "expected a user name"),
+        ({"user": "root\n"}, "user", "expected a user name"),
         ({"rootDir": "relative/dir"}, "rootDir", "absolute path"),
         ({"hostKey": "ssh-ed25519 nonsense"}, "hostKey", "public key"),
         ({"hostKey": None}, "hostKey", "trustOnFirstUse"),

@@ -55,3 +55,17 @@ def test_paths_must_stay_inside_their_root() -> None:
 def test_project_keys_are_short_capitals(key: str) -> None:
     with pytest.raises(InvalidInput):
         validation.project_key(key)
+
+
+# `$` in a Python pattern also matches before a final newline; these names once
+# passed with one.
+@pytest.mark.parametrize("name", ["main\n", "feature/x\n"])
+def test_git_ref_refuses_a_trailing_newline(name: str) -> None:
+    with pytest.raises(InvalidInput, match="'\\\\n'"):
+        validation.git_ref("branchName", name)
+
+
+def test_project_key_refuses_a_trailing_newline() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        validation.project_key("PAP\n")
+    assert caught.value.field == "key"

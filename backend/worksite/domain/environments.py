@@ -41,9 +41,9 @@ from worksite.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-_HOST_IP6 = re.compile(r"^[0-9A-Fa-f:.]{2,45}$")
-_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+_HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
+_HOST_IP6 = re.compile(r"^[0-9A-Fa-f:.]{2,45}\Z")
+_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\Z")
 SSH_FIELDS = ("host", "port", "user", "private_key", "host_key", "trust_on_first_use")
 
 

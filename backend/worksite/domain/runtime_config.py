@@ -16,8 +16,8 @@ from typing import Any
 from worksite.domain.errors import InvalidInput
 from worksite.domain.validation import relative_path
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}\Z")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 _ENTRY_KEYS = {"name", "kind", "command", "cwd", "env", "port", "readiness"}
 _READINESS_KINDS = ("http", "tcp", "command")
 MAX_COMMANDS = 100

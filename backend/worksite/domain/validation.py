@@ -15,8 +15,9 @@ from worksite.domain.errors import InvalidInput
 
 MAX_REF_LENGTH = 200
 BRANCH_SLUG_LENGTH = 60
-_REF_CHARS = re.compile(r"^[A-Za-z0-9._/+-]+$")
-_PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+# `\Z`, not `$`, in these patterns: `$` also matches before a final newline.
+_REF_CHARS = re.compile(r"^[A-Za-z0-9._/+-]+\Z")
+_PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,9}\Z")
 
 
 def git_ref(field: str, value: str) -> str:
