@@ -34,11 +34,10 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
     get_named_type,
 )
 from graphql.type.definition import GraphQLInterfaceType, GraphQLObjectType, GraphQLOutputType
+from strawberry.extensions import SchemaExtension
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_WS_MESSAGE_BYTES = MAX_BODY_BYTES
@@ -175,25 +174,33 @@ def _list_depth(type_: GraphQLOutputType) -> int:
             return depth
 
 
-class QueryCostRule(ValidationRule):
-    """Refuse an operation whose estimated cost is over MAX_COST."""
+class QueryCostLimiter(SchemaExtension):
+    """Refuse an operation whose estimated cost is over MAX_COST, before validation.
 
-    def __init__(self, context: ValidationContext) -> None:
-        super().__init__(context)
-        document = context.document
-        fragments = {
-            d.name.value: d for d in document.definitions
-            if isinstance(d, FragmentDefinitionNode)
-        }
-        cost = QueryCost(context.schema, fragments)
-        for definition in document.definitions:
-            if not isinstance(definition, OperationDefinitionNode):
-                continue
-            value = cost.of(definition)
-            if value > MAX_COST:
-                context.report_error(GraphQLError(
-                    f"The query cost is {value}; the cost limit is {MAX_COST} (each field "
-                    f"counts 1, a field under a list {LIST_FACTOR} times per list above "
-                    "it). Select fewer fields or split the query.",
-                    definition,
-                ))
+    It runs first because some validation rules (and the depth and alias limiters)
+    expand fragment spreads: forty fragments that each spread the one before twice
+    would keep them busy for hours. Setting the error here skips validation.
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.pre_execution_errors is None:
+            fragments = {
+                d.name.value: d for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            cost = QueryCost(context.schema._schema, fragments)
+            for definition in document.definitions:
+                if not isinstance(definition, OperationDefinitionNode):
+                    continue
+                value = cost.of(definition)
+                if value > MAX_COST:
+                    context.pre_execution_errors = [GraphQLError(
+                        f"The query cost is {value}; the cost limit is {MAX_COST} (each "
+                        f"field counts 1, a field under a list {LIST_FACTOR} times per "
+                        "list above it). Select fewer fields or split the query.",
+                        definition,
+                    )]
+                    break
+        yield

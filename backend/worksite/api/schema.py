@@ -8,7 +8,6 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 from strawberry.extensions import (
-    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -101,9 +100,9 @@ schema = Schema(
     extensions=[
         # What one request may ask for: api/limits.py explains each limit.
         lambda: MaxTokensLimiter(max_token_count=limits.MAX_TOKENS),
+        limits.QueryCostLimiter,
         lambda: QueryDepthLimiter(max_depth=limits.MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=limits.MAX_ALIASES),
-        lambda: AddValidationRules([limits.QueryCostRule]),
         lambda: MaskInternalErrors(
             should_mask_error=_should_mask, error_message="Internal server error."
         ),
