@@ -69,3 +69,9 @@ def test_project_key_refuses_a_trailing_newline() -> None:
     with pytest.raises(InvalidInput) as caught:
         validation.project_key("PAP\n")
     assert caught.value.field == "key"
+
+
+def test_branch_name_refuses_head_which_git_refuses_as_a_branch() -> None:
+    with pytest.raises(InvalidInput, match="expected a branch name, got 'HEAD'"):
+        validation.branch_name("branchName", "HEAD")
+    assert validation.git_ref("baseRef", "HEAD") == "HEAD"

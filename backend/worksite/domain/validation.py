@@ -41,6 +41,14 @@ def git_ref(field: str, value: str) -> str:
     return value
 
 
+def branch_name(field: str, value: str) -> str:
+    """A git ref name that git also accepts as a branch: `HEAD` names no branch."""
+    git_ref(field, value)
+    if value == "HEAD":
+        raise InvalidInput(field, "expected a branch name, got 'HEAD'")
+    return value
+
+
 def _ref_shape_problem(value: str) -> str | None:
     if value.startswith("-"):
         return "does not start with '-'"

@@ -78,7 +78,7 @@ async def _settings_values(
     if "name" in fields:
         values["name"] = validation.text("name", fields["name"] or "", 200, required=True)
     if fields.get("branch_name"):
-        values["branch_name"] = validation.git_ref("branchName", fields["branch_name"])
+        values["branch_name"] = validation.branch_name("branchName", fields["branch_name"])
     if fields.get("base_ref"):
         values["base_ref"] = validation.git_ref("baseRef", fields["base_ref"])
     for key in ("provider_ref", "repo_url", *LIFECYCLE_COMMANDS):
