@@ -157,6 +157,12 @@ async def test_invalid_unicode_and_deep_json_are_refused_naming_where(api: Api) 
         "Invalid Unicode at variables.input.name: a lone surrogate (U+D800); "
         "text must be valid UTF-8."
     )
+    in_a_key = await api.client.post("/graphql", headers=headers, content=json.dumps(
+        {"query": "{ viewer { role } }", "variables": {"x": {"\udc00": 1}}}).encode())
+    assert in_a_key.status_code == 400
+    assert in_a_key.json()["errors"][0]["message"].startswith(
+        "Invalid Unicode at variables.x.\\udc00: a lone surrogate (U+DC00)"
+    )
     assert too_deep.status_code == 400
     assert "nested too deeply" in too_deep.json()["errors"][0]["message"]
     agents = await api.gql("query { agents { id } }")

@@ -78,6 +78,8 @@ def check_body(body: Any) -> None:
     for path, text in _strings(body, ""):
         bad = next((c for c in text if "\ud800" <= c <= "\udfff"), None)
         if bad is not None:
+            # The path may hold the surrogate itself (a key): escaped, so it can be sent.
+            path = path.encode("utf-8", "backslashreplace").decode()
             raise LimitExceeded(
                 f"Invalid Unicode at {path or 'the body'}: a lone surrogate "
                 f"(U+{ord(bad):04X}); text must be valid UTF-8."
