@@ -16,7 +16,6 @@ from tests.support.gqlws import GraphQLWebSocket
 from tests.support.secrets import (
     SecretScan,
     deepest_document,
-    full_selection,
     introspected_schema,
     key_material,
 )
@@ -119,8 +118,9 @@ async def read_every_subscription(
     }
     assert schema.subscription_type is not None
     for name, field in schema.subscription_type.fields.items():
-        selection = full_selection(schema, field.type, 3)
-        document = f"subscription {{ {name}({arguments[name]}) {selection} }}"
+        document = deepest_document(
+            schema, f"subscription {{ {name}({arguments[name]})", field.type, 3
+        )
         async with GraphQLWebSocket.connect(server.ws_url, ids["token"]) as client:
             subscription = await client.subscribe(document)
             message = await client.message(subscription)

@@ -22,10 +22,12 @@ from graphql import (
     get_introspection_query,
     get_named_type,
     is_leaf_type,
+    parse,
 )
 from graphql.language import Lexer, Source, TokenKind
 
 from tests.support.api import Api
+from worksite.api.limits import MAX_COST, QueryCost
 
 # The server refuses documents of more tokens than this (api/schema.py allows 5000).
 TOKEN_BUDGET = 4500
@@ -65,9 +67,17 @@ def deepest_document(schema: GraphQLSchema, head: str, type_: Any, depth: int = 
     """`head` with the deepest full selection of `type_` that the server accepts."""
     for level in range(depth, -1, -1):
         document = f"{head} {full_selection(schema, type_, level)} }}"
-        if token_count(document) <= TOKEN_BUDGET:
+        if token_count(document) <= TOKEN_BUDGET and cost(schema, document) <= MAX_COST:
             return document
-    raise AssertionError(f"no selection of {head!r} fits in {TOKEN_BUDGET} tokens")
+    raise AssertionError(
+        f"no selection of {head!r} fits in {TOKEN_BUDGET} tokens and cost {MAX_COST}"
+    )
+
+
+def cost(schema: GraphQLSchema, document: str) -> int:
+    """The cost the server's limit (api/limits.py) puts on the document."""
+    (operation,) = parse(document).definitions
+    return QueryCost(schema, {}).of(operation)  # type: ignore[arg-type]
 
 
 def token_count(document: str) -> int:
