@@ -40,6 +40,14 @@ FINISH_RUN = """
 mutation($runId: ID!) { finishRun(runId: $runId, status: SUCCEEDED) {
   __typename ... on Run { id status } ... on Error { message } } }
 """
+ISSUE_CHANGED = """
+subscription($projectId: ID!) { issueChanged(projectId: $projectId) {
+  __typename ... on Issue { id status } ... on Error { message } } }
+"""
+BLOCK_ISSUE = """
+mutation($id: ID!) { updateIssue(id: $id, input: {status: IN_REVIEW}) {
+  __typename ... on Error { message } } }
+"""
 
 
 async def test_a_missing_or_unknown_token_is_refused_with_4403(server: ServerProcess) -> None:
@@ -159,6 +167,13 @@ async def test_events_reach_subscribers_connected_to_another_server_process(
         await api.ok(FINISH_RUN, {"runId": checkout["run"]["id"]}, token=run.agent_token)
         ended = await client.next_value(runs)
         assert (ended["id"], ended["status"]) == (checkout["run"]["id"], "SUCCEEDED")
+
+        issues = await client.subscribe(ISSUE_CHANGED, {"projectId": run.project_id})
+        issue = await client.next_value(issues)
+        assert issue["status"] == "IN_PROGRESS"
+        await api.ok(BLOCK_ISSUE, {"id": issue["id"]}, token=run.agent_token)
+        blocked = await client.next_value(issues)
+        assert (blocked["id"], blocked["status"]) == (issue["id"], "IN_REVIEW")
 
 
 CLOSE_WORKSPACE = """

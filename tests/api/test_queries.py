@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from tortoise import connections
 
-from tests.support.api import Api
+from tests.support.api import Api, GraphQLErrors
+from tests.support.scenarios import checked_out_issue
 from worksite.api.schema import schema
 from worksite.models import (
     Environment,
@@ -18,6 +20,7 @@ from worksite.models import (
     Project,
     ProjectWorkspace,
 )
+from worksite.models.enums import OperationCategory
 
 LIST = """
 query($projectId: ID!) { executionWorkspaces(projectId: $projectId) {
@@ -130,3 +133,57 @@ async def test_a_missing_or_mistyped_variable_is_named_not_masked(api: Api) -> N
     assert "Variable '$id'" in missing.json()["errors"][0]["message"]
     assert "ID!" in missing.json()["errors"][0]["message"]
     assert "Variable '$id'" in mistyped.json()["errors"][0]["message"]
+
+
+OPERATIONS_PAGE = """
+query($id: ID!, $limit: Int!, $before: ID) { executionWorkspace(id: $id) {
+  operations(limit: $limit, before: $before) { id command } } }
+"""
+
+
+async def test_operations_page_backwards_with_before_through_every_one_once(
+    api: Api, git_repo: Path
+) -> None:
+    ids = await checked_out_issue(api, git_repo)
+    workspace = await ExecutionWorkspace.get(id=ids["workspace"])
+    # Seven operations, three of them started at the same moment: the id orders those.
+    moment = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    for number in range(7):
+        started = moment + timedelta(seconds=min(number, 3))
+        await Operation.create(
+            workspace=workspace, category=OperationCategory.RUNTIME, phase="job",
+            command=f"echo {number}", started_at=started,
+        )
+    every = (await api.gql(OPERATIONS_PAGE, {"id": ids["workspace"], "limit": 100}))
+
+    paged: list[dict[str, str]] = []
+    before = None
+    while True:
+        variables = {"id": ids["workspace"], "limit": 3, "before": before}
+        page = (await api.gql(OPERATIONS_PAGE, variables))["executionWorkspace"]["operations"]
+        if not page:
+            break
+        paged += page
+        before = page[-1]["id"]
+
+    assert paged == every["executionWorkspace"]["operations"]
+    commands = [op["command"] for op in paged]
+    assert set(commands[:4]) == {"echo 3", "echo 4", "echo 5", "echo 6"}
+    assert [op["id"] for op in paged[:4]] == sorted((op["id"] for op in paged[:4]), reverse=True)
+    assert commands[4:7] == ["echo 2", "echo 1", "echo 0"]
+    assert paged[7]["id"] == ids["operation"]  # the checkout's provision, oldest
+
+
+async def test_operations_before_an_operation_of_another_workspace_is_refused(
+    api: Api, git_repo: Path
+) -> None:
+    ids = await checked_out_issue(api, git_repo)
+    other = await checked_out_issue(api, git_repo, key="OTH")
+    for before, expected in (
+        (other["operation"], "before: expected an operation of"),
+        ("not-an-id", "before: expected an id"),
+    ):
+        variables = {"id": ids["workspace"], "limit": 3, "before": before}
+        with pytest.raises(GraphQLErrors) as refused:
+            await api.gql(OPERATIONS_PAGE, variables)
+        assert expected in str(refused.value)

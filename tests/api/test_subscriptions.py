@@ -42,6 +42,16 @@ FINISH_RUN = """
 mutation($runId: ID!) { finishRun(runId: $runId, status: SUCCEEDED) {
   __typename ... on Run { id status } ... on Error { message } } }
 """
+ISSUE_CHANGED = """
+subscription($projectId: ID!) { issueChanged(projectId: $projectId) {
+  __typename ... on Issue { id identifier title status priority assignee { name }
+    executionWorkspace { id } }
+  ... on Error { message } } }
+"""
+UPDATE_ISSUE = """
+mutation($id: ID!, $input: IssueInput!) { updateIssue(id: $id, input: $input) {
+  __typename ... on Issue { id } ... on Error { message } } }
+"""
 
 
 async def next_value(values: AsyncIterator[Any]) -> Any:
@@ -201,8 +211,68 @@ async def test_an_agent_hears_only_of_runs_on_its_own_issues(
         assert (event["id"], event["status"]) == (ids["run"], "SUCCEEDED")
 
 
+async def test_issue_changed_gives_the_issues_then_each_one_created_or_changed(
+    api: Api, git_repo: Path
+) -> None:
+    project = await api.project()
+    await api.project_workspace(project["id"], cwd=str(git_repo), baseRef="main")
+    agent_id, token = await api.agent("coder")
+    first = await api.issue(project["id"], "First")
+    second = await api.issue(project["id"], "Second")
+
+    async with api.subscribe(ISSUE_CHANGED, {"projectId": project["id"]}) as values:
+        current = [await next_value(values), await next_value(values)]
+        assert [issue["identifier"] for issue in current] == ["PAP-1", "PAP-2"]
+
+        await api.ok(UPDATE_ISSUE, {"id": second["id"], "input": {
+            "status": "IN_REVIEW", "assigneeId": agent_id, "title": "Second, renamed",
+            "priority": "HIGH",
+        }})
+        changed = await next_value(values)
+        assert (changed["id"], changed["title"], changed["status"], changed["priority"]) == (
+            second["id"], "Second, renamed", "IN_REVIEW", "HIGH",
+        )
+        assert changed["assignee"] == {"name": "coder"}
+
+        third = await api.issue(project["id"], "Third")
+        assert (await next_value(values))["id"] == third["id"]
+
+        # A checkout links the issue to its workspace and puts it in progress.
+        await api.ok(UPDATE_ISSUE, {"id": first["id"], "input": {"assigneeId": agent_id}})
+        assert (await next_value(values))["assignee"] == {"name": "coder"}
+        checkout = await api.checkout(first["id"], token)
+        event = await next_value(values)
+        while event["status"] != "IN_PROGRESS" or event["executionWorkspace"] is None:
+            event = await next_value(values)
+        assert event["executionWorkspace"] == {"id": checkout["workspace"]["id"]}
+
+
+async def test_an_agent_hears_of_its_own_issues_and_once_of_one_reassigned_away(
+    api: Api,
+) -> None:
+    project = await api.project()
+    mine, token = await api.agent("mine")
+    other, _ = await api.agent("other")
+    theirs = await api.issue(project["id"], "Theirs", assigneeId=other)
+    owned = await api.issue(project["id"], "Owned", assigneeId=mine)
+
+    variables = {"projectId": project["id"]}
+    async with api.subscribe(ISSUE_CHANGED, variables, token=token) as values:
+        assert (await next_value(values))["id"] == owned["id"]
+        await api.ok(UPDATE_ISSUE, {"id": theirs["id"], "input": {"title": "Not for me"}})
+        await api.ok(UPDATE_ISSUE, {"id": owned["id"], "input": {"assigneeId": other}})
+        away = await next_value(values)
+        assert (away["id"], away["assignee"]) == (owned["id"], {"name": "other"})
+
+        # Once gone, its changes are no longer this agent's news; a new one is.
+        await api.ok(UPDATE_ISSUE, {"id": owned["id"], "input": {"title": "Gone"}})
+        await api.ok(UPDATE_ISSUE, {"id": theirs["id"], "input": {"assigneeId": mine}})
+        handed_over = await next_value(values)
+        assert (handed_over["id"], handed_over["title"]) == (theirs["id"], "Not for me")
+
+
 async def test_a_project_stream_for_an_unknown_project_is_a_not_found_event(api: Api) -> None:
-    for query in (WORKSPACE_CHANGED, RUN_CHANGED):
+    for query in (WORKSPACE_CHANGED, RUN_CHANGED, ISSUE_CHANGED):
         async with api.subscribe(query, {"projectId": str(uuid.uuid4())}) as values:
             assert (await next_value(values))["__typename"] == "NotFoundError"
             await assert_ended(values)

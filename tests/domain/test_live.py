@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.api import Api
 from tests.support.scenarios import checked_out_issue
-from worksite.domain import live, operations
+from worksite.domain import issues, live, operations
 from worksite.domain.auth import OPERATOR
 from worksite.events import bus
 from worksite.models import ExecutionWorkspace, Operation
@@ -76,3 +76,25 @@ async def test_leaving_a_log_stream_that_waits_for_output_lets_go_of_everything(
     while any(task.get_name() == "worksite-log-watcher" for task in asyncio.all_tasks()):
         assert asyncio.get_running_loop().time() < deadline, "the watcher polls for nobody"
         await asyncio.sleep(0.01)
+
+
+async def test_an_issue_follower_that_fell_behind_catches_up_from_the_database(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = await api.project()
+    created = [await api.issue(project["id"], f"Issue {n}") for n in range(3)]
+    monkeypatch.setattr(bus, "queue_size", 2)
+    stream = live.issue_changes(OPERATOR, project["id"])
+
+    async with contextlib.aclosing(stream):
+        current = [await asyncio.wait_for(anext(stream), DEADLINE) for _ in created]
+        assert [row.title for row in current] == ["Issue 0", "Issue 1", "Issue 2"]
+
+        # Ten changes while the follower reads nothing overflow its queue of two.
+        for round in range(10):
+            for issue in created:
+                await issues.update_issue(OPERATOR, issue["id"], {"title": f"{round}"})
+        latest: dict[str, str] = {}
+        while set(latest.values()) != {"9"} or len(latest) < len(created):
+            row = await asyncio.wait_for(anext(stream), DEADLINE)
+            latest[str(row.id)] = row.title

@@ -11,6 +11,7 @@ from uuid import UUID
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
+from worksite.domain import operations
 from worksite.models import (
     Environment,
     ExecutionWorkspace,
@@ -39,10 +40,10 @@ class ById(DataLoader[UUID, Any], Generic[M]):
 class ManyBy(DataLoader[UUID, list[Any]], Generic[M]):
     """Rows of `model` grouped by the value of `column`, in `order`."""
 
-    def __init__(self, model: type[M], column: str, order: str) -> None:
+    def __init__(self, model: type[M], column: str, *order: str) -> None:
         async def load(keys: Sequence[UUID]) -> list[list[M]]:
             groups: defaultdict[UUID, list[M]] = defaultdict(list)
-            rows = await model.filter(**{f"{column}__in": list(keys)}).order_by(order)
+            rows = await model.filter(**{f"{column}__in": list(keys)}).order_by(*order)
             for row in rows:
                 groups[getattr(row, column)].append(row)
             return [groups[key] for key in keys]
@@ -120,7 +121,7 @@ class Loaders:
 
     @cached_property
     def operations_of_workspace(self) -> ManyBy[Operation]:
-        return ManyBy(Operation, "workspace_id", "-started_at")
+        return ManyBy(Operation, "workspace_id", *operations.NEWEST_FIRST)
 
     @cached_property
     def services_of_workspace(self) -> ManyBy[RuntimeService]:

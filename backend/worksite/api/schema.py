@@ -32,6 +32,7 @@ from worksite.api.mutations.projects import ProjectMutations
 from worksite.api.mutations.services import ServiceMutations
 from worksite.api.mutations.workspaces import WorkspaceMutations
 from worksite.api.queries import Query
+from worksite.api.subscriptions.issues import IssueSubscriptions
 from worksite.api.subscriptions.operations import OperationSubscriptions
 from worksite.api.subscriptions.runs import RunSubscriptions
 from worksite.api.subscriptions.services import ServiceSubscriptions
@@ -50,7 +51,10 @@ Mutation = merge_types(
 )
 Subscription = merge_types(
     "Subscription",
-    (OperationSubscriptions, ServiceSubscriptions, WorkspaceSubscriptions, RunSubscriptions),
+    (
+        OperationSubscriptions, ServiceSubscriptions, WorkspaceSubscriptions,
+        RunSubscriptions, IssueSubscriptions,
+    ),
 )
 
 

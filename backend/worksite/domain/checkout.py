@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from uuid import UUID
 from weakref import WeakValueDictionary
 
-from worksite.domain import cleanup, operations
+from worksite.domain import cleanup, issues, operations
 from worksite.domain.auth import Principal, require_issue_access, require_operator
 from worksite.domain.environments import host_for, workspace_host
 from worksite.domain.errors import Conflict, InvalidInput, ProvisionFailed
@@ -71,6 +71,7 @@ async def checkout_issue(
     if issue.status in (IssueStatus.BACKLOG, IssueStatus.TODO):
         issue.status = IssueStatus.IN_PROGRESS
         await issue.save(update_fields=["status", "updated_at"])
+        issues.announce(issue)
     bus.publish(runs_topic(issue.project_id), run)  # type: ignore[attr-defined]
     return run
 
@@ -363,6 +364,7 @@ async def _link(issue: Issue, workspace: ExecutionWorkspace) -> None:
     if issue.execution_workspace_id != workspace.id:  # type: ignore[attr-defined]
         issue.execution_workspace = workspace
         await issue.save(update_fields=["execution_workspace_id", "updated_at"])
+        issues.announce(issue)
 
 
 async def _run_agent(principal: Principal, issue: Issue) -> Agent:

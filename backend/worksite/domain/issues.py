@@ -13,6 +13,7 @@ from worksite.domain.auth import Principal, require_issue_access, require_operat
 from worksite.domain.errors import Forbidden, InvalidInput, NotFound
 from worksite.domain.lookup import find
 from worksite.domain.projects import get_project
+from worksite.events import bus, issues_topic
 from worksite.models import Agent, Issue, IssueWorkspaceLink, Project
 from worksite.models.enums import IssuePriority, IssueStatus, WorkspaceMode
 
@@ -44,9 +45,11 @@ async def create_issue(
         # The row lock taken by this update makes concurrent creators wait their turn.
         await Project.filter(id=project.id).update(issue_counter=F("issue_counter") + 1)
         number = (await Project.get(id=project.id)).issue_counter
-        return await Issue.create(
+        issue = await Issue.create(
             project=project, number=number, identifier=f"{project.key}-{number}", **values
         )
+    announce(issue)
+    return issue
 
 
 async def update_issue(principal: Principal, issue_id: UUID | str, fields: dict[str, Any]) -> Issue:
@@ -65,9 +68,15 @@ async def update_issue(principal: Principal, issue_id: UUID | str, fields: dict[
     changed = [f"{name}_id" if name in RELATIONS else name for name in values]
     await issue.save(update_fields=[*changed, "updated_at"])
     await issue.refresh_from_db()
+    announce(issue)
     links = await IssueWorkspaceLink.filter(issue_id=issue.id)
     await cleanup.refresh([link.workspace_id for link in links])  # type: ignore[attr-defined]
     return issue
+
+
+def announce(issue: Issue) -> None:
+    """Tell followers of the project's issues that this one was created or changed."""
+    bus.publish(issues_topic(issue.project_id), issue)  # type: ignore[attr-defined]
 
 
 async def _issue_values(

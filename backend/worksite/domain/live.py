@@ -29,6 +29,7 @@ from tortoise.models import Model
 from worksite.domain import commands, operations, validation
 from worksite.domain.auth import (
     Principal,
+    can_access_issue,
     can_access_workspace,
     require_workspace_access,
 )
@@ -39,6 +40,7 @@ from worksite.events import (
     Event,
     Subscription,
     bus,
+    issues_topic,
     operations_topic,
     runs_topic,
     services_topic,
@@ -254,6 +256,35 @@ async def run_changes(principal: Principal, project_id: UUID | str) -> AsyncIter
                 rows = await query.order_by("started_at")
             else:
                 rows = await Run.filter(id=change.id)
+
+
+async def issue_changes(
+    principal: Principal, project_id: UUID | str
+) -> AsyncIterator[Issue]:
+    """The project's issues as they are now, then each issue as it is created or changed.
+
+    An agent hears only of issues assigned to it, and once more of one that is
+    reassigned away from it, so that it sees the new assignee.
+    """
+    project = await get_project(project_id)
+    topic = issues_topic(project.id)
+
+    async with bus.subscribe(topic) as events:
+        sent = LastSent()
+        rows = await Issue.filter(project_id=project.id).order_by("number")
+        while True:
+            for row in rows:
+                if can_access_issue(principal, row):
+                    if sent.is_new(row):
+                        yield row
+                elif sent.pop(row.pk, None) is not None:
+                    yield row  # reassigned away: the last this agent hears of it
+            change = await _next_change(events)
+            if isinstance(change, Missed):
+                recent = Issue.filter(project_id=project.id, updated_at__gte=change.since)
+                rows = await recent.order_by("number")
+            else:
+                rows = await Issue.filter(id=change.id)
 
 
 # Following the bus

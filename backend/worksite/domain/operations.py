@@ -14,7 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from uuid import UUID
 
-from worksite.domain.errors import Conflict
+from tortoise.expressions import Q
+
+from worksite.domain import validation
+from worksite.domain.errors import Conflict, InvalidInput
 from worksite.domain.lookup import find
 from worksite.events import bus, operations_topic
 from worksite.models import ExecutionWorkspace, Operation
@@ -33,6 +36,8 @@ JOB_TIMEOUT = 24 * 3600.0
 GRACE = 10.0
 # How long a command may go unwatched because its host cannot be reached.
 LINK_PATIENCE = 30.0
+# Newest first; the id orders operations that started at the same moment.
+NEWEST_FIRST = ("-started_at", "-id")
 
 
 def log_dir(settings: Settings, operation: Operation) -> Path:
@@ -48,6 +53,21 @@ def log_dir(settings: Settings, operation: Operation) -> Path:
 
 async def get_operation(operation_id: UUID | str) -> Operation:
     return await find(Operation, "operation", "operationId", operation_id)
+
+
+async def older_than(
+    workspace: ExecutionWorkspace, before: UUID | str, limit: int
+) -> list[Operation]:
+    """Up to `limit` operations of the workspace listed after `before`, newest first."""
+    cursor = await Operation.get_or_none(
+        id=validation.parse_id("before", before), workspace_id=workspace.id
+    )
+    if cursor is None:
+        raise InvalidInput("before", f"expected an operation of {workspace.name}, got {before}")
+    same_moment = Q(started_at=cursor.started_at, id__lt=cursor.id)
+    older = Q(started_at__lt=cursor.started_at) | same_moment
+    query = Operation.filter(older, workspace_id=workspace.id).order_by(*NEWEST_FIRST)
+    return await query.limit(limit)
 
 
 def command_env(

@@ -175,3 +175,7 @@ def services_topic(workspace_id: UUID | str) -> str:
 def agents_topic() -> str:
     """Agents revoked: each server process closes their live connections."""
     return "agents"
+
+
+def issues_topic(project_id: UUID | str) -> str:
+    return f"issues:{project_id}"

@@ -25,7 +25,7 @@ from worksite.api.types.project import (
 )
 from worksite.api.types.close import CloseReadiness, close_readiness_type
 from worksite.api.types.service import RuntimeService, service_type
-from worksite.domain import close, runtime_config
+from worksite.domain import close, operations, runtime_config
 from worksite.domain.workspaces import effective_command
 from worksite.models import ExecutionWorkspace as WorkspaceModel
 from worksite.models import ProjectWorkspace as ProjectWorkspaceModel
@@ -170,10 +170,19 @@ class ExecutionWorkspace:
         rows = await info.context.loaders.services_of_workspace.load(self.model.id)
         return [service_type(row) for row in rows]
 
-    @strawberry.field(description="Operations, newest first.")
-    async def operations(self, info: Info, limit: int = 100) -> list[WorkspaceOperation]:
-        rows = await info.context.loaders.operations_of_workspace.load(self.model.id)
-        return [operation_type(row) for row in rows[: max(0, min(limit, 1000))]]
+    @strawberry.field(
+        description="Operations, newest first: the newest `limit` (at most 1000), or "
+        "with `before` (an operation's id) the next `limit` older than that one."
+    )
+    async def operations(
+        self, info: Info, limit: int = 100, before: strawberry.ID | None = None
+    ) -> list[WorkspaceOperation]:
+        limit = max(0, min(limit, 1000))
+        if before is not None:
+            rows = await operations.older_than(self.model, before, limit)
+        else:
+            rows = await info.context.loaders.operations_of_workspace.load(self.model.id)
+        return [operation_type(row) for row in rows[:limit]]
 
 
     @strawberry.field(description="What closing would do and what stands in the way.")
