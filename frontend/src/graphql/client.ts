@@ -6,7 +6,18 @@ import {
   subscriptionExchange,
   type CombinedError,
 } from "@urql/core";
-import { CloseCode, createClient as createWsClient } from "graphql-ws";
+import {
+  CloseCode,
+  createClient as createWsClient,
+  type ClientOptions,
+} from "graphql-ws";
+
+/**
+ * The name, in a subscription's context, of a function that gives the
+ * variables to send when the socket reconnects and the subscription is sent
+ * again: a log stream resumes from the offset it had reached.
+ */
+export const RESUME = "worksiteResume";
 
 /** The server answers GraphQL on the page's own origin. */
 export const GRAPHQL_PATH = "/graphql";
@@ -21,10 +32,15 @@ export interface ApiConnection {
  * HTTP, subscriptions over one graphql-transport-ws socket, opened on the
  * first subscription. `onRefused` runs when the server turns the token down.
  */
-export function connect(token: string, onRefused: () => void): ApiConnection {
+export function connect(
+  token: string,
+  onRefused: () => void,
+  options: Pick<ClientOptions, "retryWait"> = {},
+): ApiConnection {
   const authorization = `Bearer ${token}`;
 
   const socket = createWsClient({
+    ...options,
     url: websocketUrl(window.location),
     connectionParams: { authorization },
     on: {
@@ -50,10 +66,19 @@ export function connect(token: string, onRefused: () => void): ApiConnection {
       }),
       fetchExchange,
       subscriptionExchange({
-        forwardSubscription: (request) => ({
+        forwardSubscription: (request, operation) => ({
           subscribe: (sink) => {
             // Documents are always sent in full; there are no persisted ids.
             const payload = { ...request, query: request.query ?? "" };
+            const resume: unknown = operation.context[RESUME];
+            if (typeof resume === "function") {
+              // graphql-ws sends this payload again after a reconnect: read
+              // then, the variables say where the stream stopped.
+              Object.defineProperty(payload, "variables", {
+                enumerable: true,
+                get: () => ({ ...request.variables, ...resume() }),
+              });
+            }
             return { unsubscribe: socket.subscribe(payload, sink) };
           },
         }),

@@ -3,13 +3,11 @@ import { useMutation, useQuery } from "urql";
 
 import {
   IssuePageDocument,
-  ProjectRunsChangedDocument,
   UpdateIssueRowDocument,
   type IssueInput,
   type IssuePageQuery,
   type IssueStatus,
 } from "../graphql/generated";
-import { useRefreshOn } from "../graphql/live";
 import { Link, useTitle } from "../routing/router";
 import { paths } from "../routing/routes";
 import { Alert } from "../ui/Alert";
@@ -28,6 +26,7 @@ import {
   RUN_TONES,
   STATUS_LABELS,
 } from "./labels";
+import { useLiveIssues } from "./liveIssues";
 
 type IssueDetail = NonNullable<IssuePageQuery["issue"]>;
 
@@ -38,9 +37,8 @@ export function IssuePage({ identifier }: { identifier: string }) {
   });
   const issue = data?.issue;
   const projectId = issue?.project.id ?? "";
-  useRefreshOn(
-    ProjectRunsChangedDocument,
-    { projectId },
+  useLiveIssues(
+    projectId,
     () => reexecute({ requestPolicy: "network-only" }),
     projectId !== "",
   );

@@ -1,11 +1,8 @@
 import { useQuery } from "urql";
 
-import {
-  ProjectIssuesDocument,
-  ProjectRunsChangedDocument,
-} from "../graphql/generated";
-import { useRefreshOn } from "../graphql/live";
+import { ProjectIssuesDocument } from "../graphql/generated";
 import { IssueTable } from "../issues/IssueTable";
+import { useLiveIssues } from "../issues/liveIssues";
 import { PROJECT_ISSUES_VIEW_PREFIX, viewKey } from "../issues/issueView";
 import { LoadState } from "../ui/Loading";
 
@@ -14,9 +11,7 @@ export function ProjectIssues({ projectId }: { projectId: string }) {
     query: ProjectIssuesDocument,
     variables: { projectId },
   });
-  useRefreshOn(ProjectRunsChangedDocument, { projectId }, () =>
-    reexecute({ requestPolicy: "network-only" }),
-  );
+  useLiveIssues(projectId, () => reexecute({ requestPolicy: "network-only" }));
   if (data === undefined) {
     return <LoadState what="the issues" fetching={fetching} error={error} />;
   }

@@ -29,6 +29,7 @@ const runningWeb = {
   url: "http://127.0.0.1:20000",
   exitCode: null,
   failureReason: null,
+  startOperation: { __typename: "WorkspaceOperation" as const, id: "run-1" },
 };
 
 describe("workspace commands panel actions", () => {

@@ -1,23 +1,31 @@
+import { useState } from "react";
 import { useMutation } from "urql";
 
 import {
   RestartWorkspaceServiceDocument,
   RunWorkspaceJobDocument,
+  ServiceLogStreamDocument,
+  StartAllWorkspaceServicesDocument,
   StartWorkspaceServiceDocument,
+  StopAllWorkspaceServicesDocument,
   StopWorkspaceServiceDocument,
   type ServiceActionResultFragment,
+  type ServiceLogStreamSubscription,
   type ServiceStatus,
   type WorkspaceDetailFragment,
 } from "../graphql/generated";
 import { Alert } from "../ui/Alert";
 import { Pill, type PillTone } from "../ui/Pill";
 import {
+  ALL_SERVICES,
   PENDING_LABELS,
   useCommandActions,
   type ActionOutcome,
   type CommandAction,
 } from "./commandActions";
 import { SOURCE_LABELS } from "./labels";
+import { useFollowedLog } from "./logStream";
+import { LogView } from "./OperationLog";
 
 type Command = WorkspaceDetailFragment["commands"][number];
 
@@ -54,16 +62,29 @@ export function CommandsPanel({
   const closed = workspace.status === "ARCHIVED";
   const actions = useWorkspaceActions(workspace.id);
   const { last } = actions;
+  const serviceNames = services.map((c) => c.name);
+  // While every service starts or stops, each one shows it and waits.
+  const allPending = actions.pendingFor(ALL_SERVICES)?.action;
 
-  const controls = (command: Command, kinds: CommandAction[]) => (
-    <CommandControls
-      command={command}
-      kinds={kinds}
-      disabled={noCwd || closed}
-      pending={actions.pendingFor(command.name)?.action}
-      onAction={(action) => actions.act(command.name, action)}
-    />
-  );
+  const controls = (command: Command, kinds: CommandAction[]) => {
+    const isService = command.kind === "SERVICE";
+    return (
+      <CommandControls
+        key={command.name}
+        workspaceId={workspace.id}
+        command={command}
+        kinds={kinds}
+        disabled={noCwd || closed}
+        pending={
+          actions.pendingFor(command.name)?.action ??
+          (isService ? allPending : undefined)
+        }
+        onAction={(action) =>
+          actions.act(command.name, action, isService ? [ALL_SERVICES] : [])
+        }
+      />
+    );
+  };
 
   return (
     <section className="card stack" aria-labelledby="commands-heading">
@@ -82,7 +103,25 @@ export function CommandsPanel({
       )}
       <div className="commands">
         <div className="stack">
-          <h4>Services</h4>
+          <div className="card-heading">
+            <h4>Services</h4>
+            {services.length > 0 && (
+              <AllServicesControls
+                services={services}
+                disabled={
+                  noCwd ||
+                  closed ||
+                  [ALL_SERVICES, ...serviceNames].some(
+                    (name) => actions.pendingFor(name) !== undefined,
+                  )
+                }
+                pending={allPending}
+                onAction={(action) =>
+                  actions.act(ALL_SERVICES, action, serviceNames)
+                }
+              />
+            )}
+          </div>
           {noConfig ? (
             <p className="muted">
               No runtime config: define services on the project workspace, or
@@ -133,7 +172,50 @@ const BUTTON_LABELS: Record<CommandAction, string> = {
   run: "Run",
 };
 
+/** Start all and Stop all: every service of the workspace at once. */
+function AllServicesControls(props: {
+  services: Command[];
+  disabled: boolean;
+  pending: CommandAction | undefined;
+  onAction: (action: "start" | "stop") => void;
+}) {
+  const { services, disabled, pending, onAction } = props;
+  const live = services.filter((c) => isLive(c.service));
+  const buttons = [
+    {
+      action: "start",
+      label: "Start all",
+      allowed: live.length < services.length,
+    },
+    { action: "stop", label: "Stop all", allowed: live.length > 0 },
+  ] as const;
+  return (
+    <div className="button-row">
+      {buttons.map(({ action, label, allowed }) => (
+        <button
+          key={action}
+          type="button"
+          className="secondary small-button"
+          aria-label={`${label} services`}
+          disabled={disabled || !allowed}
+          onClick={() => onAction(action)}
+        >
+          {pending === action ? `${PENDING_LABELS[action]}…` : label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function isLive(service: Command["service"]): boolean {
+  return (
+    service !== null &&
+    (service.status === "RUNNING" || service.status === "STARTING")
+  );
+}
+
 interface CommandControlsProps {
+  workspaceId: string;
   command: Command;
   kinds: CommandAction[];
   disabled: boolean;
@@ -142,11 +224,12 @@ interface CommandControlsProps {
 }
 
 function CommandControls(props: CommandControlsProps) {
-  const { command, kinds, disabled, pending, onAction } = props;
+  const { workspaceId, command, kinds, disabled, pending, onAction } = props;
   const service = command.service;
-  const running =
-    service !== null &&
-    (service.status === "RUNNING" || service.status === "STARTING");
+  const running = isLive(service);
+  const [showOutput, setShowOutput] = useState(false);
+  const runId = service?.startOperation?.id ?? null;
+  const outputId = `service-output-${command.name}`;
 
   const allowed = (action: CommandAction) =>
     action === "start" ? !running : action === "stop" ? running : true;
@@ -194,9 +277,59 @@ function CommandControls(props: CommandControlsProps) {
               : BUTTON_LABELS[action]}
           </button>
         ))}
+        {runId !== null && (
+          <button
+            type="button"
+            className="secondary small-button"
+            aria-label={`Output of ${command.name}`}
+            aria-expanded={showOutput}
+            aria-controls={outputId}
+            onClick={() => setShowOutput((shown) => !shown)}
+          >
+            Output
+          </button>
+        )}
       </div>
+      {showOutput && runId !== null && (
+        <div id={outputId} className="service-output">
+          <ServiceOutput
+            workspaceId={workspaceId}
+            name={command.name}
+            runId={runId}
+          />
+        </div>
+      )}
     </li>
   );
+}
+
+/**
+ * A service's output, live: the current run's log from its start, and after
+ * a restart the next run's below it.
+ */
+function ServiceOutput(props: {
+  workspaceId: string;
+  name: string;
+  runId: string;
+}) {
+  const { workspaceId, name, runId } = props;
+  const state = useFollowedLog(
+    ServiceLogStreamDocument,
+    { workspaceId, name, operationId: runId, offset: 0 },
+    serviceEvent,
+    "\n--- restarted ---\n",
+  );
+  return (
+    <LogView
+      state={state}
+      label={`Output of ${name}`}
+      ended="This run has ended."
+    />
+  );
+}
+
+function serviceEvent(data: ServiceLogStreamSubscription | undefined) {
+  return data?.serviceLog;
 }
 
 /** The panel's actions, sent as mutations and turned into outcomes. */
@@ -206,6 +339,19 @@ function useWorkspaceActions(workspaceId: string) {
   const [, stop] = useMutation(StopWorkspaceServiceDocument);
   const [, restart] = useMutation(RestartWorkspaceServiceDocument);
   const [, run] = useMutation(RunWorkspaceJobDocument);
+  const [, startAll] = useMutation(StartAllWorkspaceServicesDocument);
+  const [, stopAll] = useMutation(StopAllWorkspaceServicesDocument);
+
+  async function sendAll(action: CommandAction): Promise<ActionOutcome> {
+    if (action === "start") {
+      const result = await startAll({ workspaceId });
+      const answer = result.data?.startWorkspaceService;
+      return serviceOutcome(answer, result.error?.message);
+    }
+    const result = await stopAll({ workspaceId });
+    const answer = result.data?.stopWorkspaceService;
+    return serviceOutcome(answer, result.error?.message);
+  }
 
   async function send(
     name: string,
@@ -244,8 +390,13 @@ function useWorkspaceActions(workspaceId: string) {
 
   return {
     ...actions,
-    act: (name: string, action: CommandAction) =>
-      void actions.perform(name, action, () => send(name, action)),
+    act: (name: string, action: CommandAction, blockers: string[]) =>
+      void actions.perform(
+        name,
+        action,
+        () => (name === ALL_SERVICES ? sendAll(action) : send(name, action)),
+        blockers,
+      ),
   };
 }
 

@@ -1,33 +1,25 @@
 import { useState } from "react";
-import { useQuery } from "urql";
 
-import {
-  WorkspaceOperationsChangedDocument,
-  WorkspaceOperationsDocument,
-  type OperationSummaryFragment,
-} from "../graphql/generated";
-import { useRefreshOn } from "../graphql/live";
+import { type OperationSummaryFragment } from "../graphql/generated";
 import { Alert } from "../ui/Alert";
 import { time } from "../ui/format";
 import { Pill } from "../ui/Pill";
 import { OPERATION_LABELS, OPERATION_TONES } from "./labels";
 import { OperationLog } from "./OperationLog";
+import { useOperationPages } from "./operationPages";
 
-/** Recent operations of a workspace, newest first; each opens its log. */
+/**
+ * Operations of a workspace, newest first, a page at a time ("Load older");
+ * each opens its log.
+ */
 export function RuntimeLogsTab({ workspaceId }: { workspaceId: string }) {
-  const [{ data, error, fetching }, reexecute] = useQuery({
-    query: WorkspaceOperationsDocument,
-    variables: { id: workspaceId },
-  });
-  useRefreshOn(WorkspaceOperationsChangedDocument, { workspaceId }, () =>
-    reexecute({ requestPolicy: "network-only" }),
-  );
+  const pages = useOperationPages(workspaceId);
+  const { operations, error, fetching } = pages;
   const [openId, setOpenId] = useState<string | null>(null);
-  const operations = data?.executionWorkspace?.operations;
 
   let content;
-  if (error !== undefined) {
-    content = <Alert>{error.message}</Alert>;
+  if (error !== null) {
+    content = <Alert>{error}</Alert>;
   } else if (operations === undefined) {
     content = fetching ? <p className="muted">Loading operations…</p> : null;
   } else if (operations.length === 0) {
@@ -55,6 +47,19 @@ export function RuntimeLogsTab({ workspaceId }: { workspaceId: string }) {
     <section className="stack" aria-labelledby="operations-heading">
       <h3 id="operations-heading">Recent operations</h3>
       {content}
+      {pages.olderError !== null && <Alert>{pages.olderError}</Alert>}
+      {pages.more && (
+        <div>
+          <button
+            type="button"
+            className="secondary"
+            disabled={pages.loadingOlder}
+            onClick={pages.loadOlder}
+          >
+            {pages.loadingOlder ? "Loading older…" : "Load older"}
+          </button>
+        </div>
+      )}
     </section>
   );
 }

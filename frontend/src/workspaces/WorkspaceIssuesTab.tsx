@@ -1,11 +1,8 @@
 import { useQuery } from "urql";
 
-import {
-  ProjectRunsChangedDocument,
-  WorkspaceIssuesDocument,
-} from "../graphql/generated";
-import { useRefreshOn } from "../graphql/live";
+import { WorkspaceIssuesDocument } from "../graphql/generated";
 import { IssueTable } from "../issues/IssueTable";
+import { useLiveIssues } from "../issues/liveIssues";
 import { WORKSPACE_ISSUES_VIEW_PREFIX, viewKey } from "../issues/issueView";
 import { LoadState } from "../ui/Loading";
 
@@ -19,10 +16,7 @@ export function WorkspaceIssuesTab(props: {
     query: WorkspaceIssuesDocument,
     variables: { id: workspaceId },
   });
-  // Runs starting and ending move the live-run highlight.
-  useRefreshOn(ProjectRunsChangedDocument, { projectId }, () =>
-    reexecute({ requestPolicy: "network-only" }),
-  );
+  useLiveIssues(projectId, () => reexecute({ requestPolicy: "network-only" }));
   if (data === undefined) {
     return <LoadState what="the issues" fetching={fetching} error={error} />;
   }

@@ -18,11 +18,19 @@ export interface LastOutcome extends PendingAction {
   ok: boolean;
 }
 
+/** The command name under which an action on every service is pending. */
+export const ALL_SERVICES = "all services";
+
 export const CONFIRMATIONS: Record<CommandAction, string> = {
   start: "Workspace service started.",
   stop: "Workspace service stopped.",
   restart: "Workspace service restarted.",
   run: "Workspace job completed.",
+};
+
+const ALL_CONFIRMATIONS: Partial<Record<CommandAction, string>> = {
+  start: "Workspace services started.",
+  stop: "Workspace services stopped.",
 };
 
 export const PENDING_LABELS: Record<CommandAction, string> = {
@@ -44,8 +52,11 @@ export function useCommandActions() {
       command: string,
       action: CommandAction,
       send: () => Promise<ActionOutcome>,
+      // Commands whose pending action also rules this one out.
+      blockers: readonly string[] = [],
     ) => {
-      if (busy.current.has(command)) return;
+      const taken = [command, ...blockers].some((c) => busy.current.has(c));
+      if (taken) return;
       busy.current.add(command);
       const entry = { command, action };
       setPending((current) => [...current, entry]);
@@ -61,7 +72,7 @@ export function useCommandActions() {
       setLast({
         ...entry,
         ok: outcome.ok,
-        message: outcome.ok ? CONFIRMATIONS[action] : outcome.error,
+        message: outcome.ok ? confirmation(command, action) : outcome.error,
       });
     },
     [],
@@ -73,4 +84,9 @@ export function useCommandActions() {
   );
 
   return { pending, pendingFor, last, perform };
+}
+
+function confirmation(command: string, action: CommandAction): string {
+  const all = command === ALL_SERVICES ? ALL_CONFIRMATIONS[action] : undefined;
+  return all ?? CONFIRMATIONS[action];
 }
