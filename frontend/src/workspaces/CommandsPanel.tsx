@@ -322,7 +322,7 @@ function ServiceOutput(props: {
   return (
     <LogView
       state={state}
-      label={`Output of ${name}`}
+      label={`Live output of ${name}`}
       ended="This run has ended."
     />
   );

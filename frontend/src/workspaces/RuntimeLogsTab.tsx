@@ -28,7 +28,7 @@ export function RuntimeLogsTab({ workspaceId }: { workspaceId: string }) {
     );
   } else {
     content = (
-      <ol className="operations">
+      <ol className="operations" aria-label="Operations">
         {operations.map((operation) => (
           <OperationItem
             key={operation.id}
