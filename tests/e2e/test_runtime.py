@@ -104,3 +104,74 @@ async def test_the_live_run_highlight_follows_the_run(page: Page, scenario: Scen
 
     await expect(row).not_to_contain_text("Live run")
     await expect(row).not_to_have_class(re.compile("row-live"))
+
+
+UPDATE_ISSUE = """
+mutation($id: ID!, $input: IssueInput!) { updateIssue(id: $id, input: $input) {
+  __typename ... on Error { message } } }
+"""
+CREATE_AGENT_NAMED = """
+mutation($input: CreateAgentInput!) { createAgent(input: $input) {
+  __typename ... on CreateAgentSuccess { agent { id } } } }
+"""
+
+
+async def test_issue_changes_made_by_others_show_up_without_a_reload(
+    page: Page, scenario: Scenario
+) -> None:
+    server, issue_id = scenario.server, scenario.issue["id"]
+    await open_workspace(page, scenario)
+    await page.get_by_role("tab", name="Issues").click()
+    row = page.get_by_role("row").filter(has_text="PAP-1")
+    status = row.get_by_label("Status of PAP-1")
+    await expect(status).to_have_value("IN_PROGRESS")
+
+    # The agent moves its issue to review; the operator hands it to a reviewer.
+    moved = server.mutate(
+        UPDATE_ISSUE, {"id": issue_id, "input": {"status": "IN_REVIEW"}},
+        scenario.agent_token,
+    )
+    assert moved["__typename"] == "Issue", moved
+    await expect(status).to_have_value("IN_REVIEW")
+    reviewer = server.mutate(CREATE_AGENT_NAMED, {"input": {"name": "reviewer"}})
+    reviewer_id = reviewer["agent"]["id"]
+    server.mutate(UPDATE_ISSUE, {"id": issue_id, "input": {"assigneeId": reviewer_id}})
+    await expect(row.get_by_label("Assignee of PAP-1")).to_have_value(reviewer_id)
+
+    # The issue page and the project's issue list follow as well.
+    await row.get_by_role("link", name="Fix the login form").click()
+    await expect(page.get_by_role("heading", level=2)).to_have_text("Fix the login form")
+    server.mutate(UPDATE_ISSUE, {"id": issue_id, "input": {"title": "Fix the sign-in form"}})
+    await expect(page.get_by_role("heading", level=2)).to_have_text("Fix the sign-in form")
+    await expect(page.get_by_label("Status")).to_have_value("IN_REVIEW")
+
+    await page.goto(f"{server.url}/projects/{scenario.project['id']}/issues")
+    listed = page.get_by_role("row").filter(has_text="PAP-1")
+    await expect(listed).to_contain_text("Fix the sign-in form")
+    server.mutate(UPDATE_ISSUE, {"id": issue_id, "input": {"status": "DONE"}})
+    await expect(listed.get_by_label("Status of PAP-1")).to_have_value("DONE")
+
+
+async def test_every_service_starts_and_stops_at_once_and_shows_its_live_output(
+    page: Page, scenario: Scenario
+) -> None:
+    await open_workspace(page, scenario)
+    web = page.get_by_role("listitem", name="web")
+
+    await page.get_by_role("button", name="Start all services").click()
+    await expect(page.get_by_text("Workspace services started.")).to_be_visible()
+    await expect(web).to_contain_text("Running")
+    await expect(page.get_by_role("button", name="Start all services")).to_be_disabled()
+
+    # http.server logs each request it serves: the output follows it live.
+    await web.get_by_role("button", name="Output of web").click()
+    output = web.get_by_label("Live output of web")
+    url = await web.get_by_role("link").get_attribute("href")
+    assert url is not None
+    httpx2.get(f"{url}/from-the-test", timeout=10)
+    await expect(output).to_contain_text("GET /from-the-test")
+
+    await page.get_by_role("button", name="Stop all services").click()
+    await expect(page.get_by_text("Workspace services stopped.")).to_be_visible()
+    await expect(web).to_contain_text("Stopped")
+    await expect(web.get_by_text("This run has ended.")).to_be_visible()
