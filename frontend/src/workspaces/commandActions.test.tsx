@@ -1,7 +1,11 @@
 import { act, renderHook } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 
-import { useCommandActions, type ActionOutcome } from "./commandActions";
+import {
+  ALL_SERVICES,
+  useCommandActions,
+  type ActionOutcome,
+} from "./commandActions";
 
 function deferred() {
   let settle: (outcome: ActionOutcome) => void = () => {};
@@ -88,5 +92,46 @@ describe("useCommandActions", () => {
       ok: false,
       message: "Failed to fetch",
     });
+  });
+
+  it("does not act on a service while every service is acted on, nor the reverse", async () => {
+    const { result } = renderHook(() => useCommandActions());
+    const all = deferred();
+    let sent = 0;
+    const send = () => {
+      sent += 1;
+      return all.promise;
+    };
+
+    let first: Promise<void> = Promise.resolve();
+    act(() => {
+      first = result.current.perform(ALL_SERVICES, "start", send, ["web"]);
+      void result.current.perform("web", "stop", send, [ALL_SERVICES]);
+      void result.current.perform("migrate", "run", () => {
+        sent += 1;
+        return deferred().promise; // still running at the end
+      });
+    });
+    expect(sent).toBe(2); // the start of all, and the unrelated job
+    expect(result.current.pendingFor("web")).toBeUndefined();
+
+    await act(async () => {
+      all.settle({ ok: true });
+      await first;
+    });
+    expect(result.current.last).toMatchObject({
+      command: ALL_SERVICES,
+      message: "Workspace services started.",
+    });
+
+    const web = deferred();
+    act(() => {
+      void result.current.perform("web", "stop", () => web.promise, [
+        ALL_SERVICES,
+      ]);
+      void result.current.perform(ALL_SERVICES, "stop", send, ["web"]);
+    });
+    expect(sent).toBe(2);
+    expect(result.current.pendingFor(ALL_SERVICES)).toBeUndefined();
   });
 });
