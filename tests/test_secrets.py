@@ -115,6 +115,7 @@ async def read_every_subscription(
         "serviceLog": f'workspaceId: "{ids["workspace"]}", name: "web"',
         "workspaceChanged": f'projectId: "{ids["project"]}"',
         "runChanged": f'projectId: "{ids["project"]}"',
+        "issueChanged": f'projectId: "{ids["project"]}"',
     }
     assert schema.subscription_type is not None
     for name, field in schema.subscription_type.fields.items():

@@ -74,7 +74,8 @@ class World:
     workspace: str = ""
     run: str = ""
     operation: str = ""
-    other_workspace: str = ""  # of the other agent's issue
+    other_issue: str = ""  # the other agent's, with its workspace and run
+    other_workspace: str = ""
     other_run: str = ""
     private_keys: list[str] = field(default_factory=list)  # every key sent, for scans
 
@@ -240,6 +241,10 @@ MATRIX: list[Case] = [
       "subscription($id: ID!) { runChanged(projectId: $id) { __typename "
       "... on Run { id } ... on Error { message } } }",
       lambda w: {"id": w.project}, OWN_ROWS_ONLY),
+    s("issueChanged",
+      "subscription($id: ID!) { issueChanged(projectId: $id) { __typename "
+      "... on Issue { id } ... on Error { message } } }",
+      lambda w: {"id": w.project}, OWN_ROWS_ONLY),
 ]
 
 
@@ -303,6 +308,7 @@ async def build_world(api: Api, repo: Path) -> World:
             world.run = checkout["run"]["id"]
             world.operation = checkout["workspace"]["operations"][0]["id"]
         else:
+            world.other_issue = issue["id"]
             world.other_workspace = checkout["workspace"]["id"]
             world.other_run = checkout["run"]["id"]
     return world
@@ -405,8 +411,8 @@ async def check_subscription(ws_url: str, world: World, case: Case, caller: str)
         assert typename == "ForbiddenError", f"{where}: expected ForbiddenError, got {first}"
     elif expected == HIDDEN:
         # Project-wide streams send the oldest rows first: the assigned agent's
-        # workspace and run came before the caller's own, so they were left out.
-        own = {world.other_workspace, world.other_run}
+        # workspace, run and issue came before the caller's own, so were left out.
+        own = {world.other_workspace, world.other_run, world.other_issue}
         assert first.get("id") in own, f"{where}: got {first}, not the caller's own row"
     else:
         assert typename != "ForbiddenError" and typename not in NOT_REACHED, f"{where}: {first}"
