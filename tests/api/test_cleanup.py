@@ -13,11 +13,13 @@ from tests.api.test_close import DONE
 from tests.support.api import Api
 from worksite.app import create_app
 from worksite.domain import cleanup
+from worksite.events import Event, bus, workspaces_topic
 
 RETENTION = """
 mutation($id: ID!, $s: Int) { updateProject(id: $id, input: {cleanupRetentionSeconds: $s}) {
   __typename ... on Project { cleanupRetentionSeconds } ... on Error { message } } }
 """
+REOPEN = "mutation($id: ID!) { updateIssue(id: $id, input: {status: IN_PROGRESS}) { __typename } }"
 STATE = "query($id: ID!) { executionWorkspace(id: $id) { status cleanupEligibleAt cleanupReason } }"
 
 
@@ -70,7 +72,7 @@ async def test_open_run_keeps_a_workspace_from_being_scheduled(api: Api, git_rep
 
 async def test_reopened_issue_cancels_the_schedule(api: Api, git_repo: Path) -> None:
     issue, workspace = await finished_workspace(api, git_repo, 3600)
-    await api.ok("mutation($id: ID!) { updateIssue(id: $id, input: {status: IN_PROGRESS}) { __typename } }", {"id": issue["id"]})
+    await api.ok(REOPEN, {"id": issue["id"]})
 
     assert (await state(api, workspace["id"]))["cleanupEligibleAt"] is None
     later = datetime.now(timezone.utc) + timedelta(days=2)
@@ -108,3 +110,21 @@ async def test_retention_window_must_be_positive(api: Api) -> None:
     refused = await api.mutate(RETENTION, {"id": project["id"], "s": -5})
     assert refused["__typename"] == "InvalidInputError"
     assert "expected seconds from 1" in refused["message"]
+
+
+async def test_schedule_changes_reach_workspace_subscribers(api: Api, git_repo: Path) -> None:
+    issue, workspace = await finished_workspace(api, git_repo, 3600)
+    owner = await api.gql("query($id: ID!) { executionWorkspace(id: $id) { project { id } } }", {"id": workspace["id"]})
+    async with bus.subscribe(workspaces_topic(owner["executionWorkspace"]["project"]["id"])) as events:
+        await api.ok(REOPEN, {"id": issue["id"]})
+        assert (await asyncio.wait_for(events.get(), 10)) == Event(events.topics[0], workspace["id"])
+
+        (Path(workspace["cwd"]) / "wip.txt").write_text("not committed\n")
+        later = datetime.now(timezone.utc) + timedelta(seconds=3601)
+        await api.ok(DONE, {"id": issue["id"]})
+        await asyncio.wait_for(events.get(), 10)
+        assert await cleanup.sweep(api.settings, later) == 0
+        skipped = await asyncio.wait_for(events.get(), 10)
+
+    assert skipped == Event(events.topics[0], workspace["id"])
+    assert (await state(api, workspace["id"]))["cleanupReason"].startswith(cleanup.SKIPPED)

@@ -17,6 +17,7 @@ from uuid import UUID
 from worksite.domain.auth import OPERATOR
 from worksite.domain.close import FINISHED_ISSUES, close_workspace, running_services
 from worksite.domain.errors import WorksiteError
+from worksite.domain.workspaces import announce
 from worksite.models import ExecutionWorkspace, IssueWorkspaceLink, Project, Run
 from worksite.models.enums import RunStatus, WorkspaceMode, WorkspaceStatus
 from worksite.settings import Settings
@@ -35,6 +36,7 @@ async def schedule(workspace: ExecutionWorkspace, project: Project) -> datetime 
         workspace.cleanup_eligible_at = eligible_at
         workspace.cleanup_reason = reason
         await workspace.save(update_fields=["cleanup_eligible_at", "cleanup_reason"])
+        announce(workspace)
     return eligible_at
 
 
@@ -77,6 +79,7 @@ async def _close(settings: Settings, workspace: ExecutionWorkspace) -> int:
         reasons = getattr(exc, "reasons", None) or [exc.message]
         workspace.cleanup_reason = SKIPPED + " ".join(reasons)
         await workspace.save(update_fields=["cleanup_reason"])
+        announce(workspace)
         log.info("left %s alone: %s", workspace.name, workspace.cleanup_reason)
         return 0
     log.info("automatic cleanup closed %s: %s", workspace.name, closed.status.value)
