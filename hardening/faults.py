@@ -633,7 +633,7 @@ DISK_COMMANDS = [
     {"name": "noisy", "kind": "service", "command": NOISY},
     {"name": "hello", "kind": "job", "command": "echo hello after the disk was freed"},
 ]
-OPERATION_LOG = """query($id: ID!) { operation(id: $id) { status exitCode
+OPERATION_LOG = """query($id: ID!) { operation(id: $id) { status exitCode stderrExcerpt
   log(offset: 0, limit: 1000000) { content } } }"""
 SERVICE_RUN = """query($id: ID!) { executionWorkspace(id: $id) {
   services { name status pid startOperation { id } } } }"""
@@ -770,7 +770,9 @@ def job_outcome(api: Api, workspace_id: str) -> str:
     if "operation" not in result:
         return f"{result.get('__typename')}: {result.get('message')}"
     operation = api.ok(OPERATION_LOG, id=result["operation"]["id"])
-    return f"{operation['status']}: {operation['log']['content'].strip()[:200]}"
+    # With no room for its log, the reason is in the excerpt the database keeps.
+    output = operation["log"]["content"].strip() or operation["stderrExcerpt"].strip()
+    return f"{operation['status']}: {output[:300]}"
 
 
 # Entry

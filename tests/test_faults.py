@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 
 import pytest
 
@@ -51,3 +52,5 @@ def test_a_full_disk_stops_the_log_with_a_marker_and_the_service_goes_on() -> No
     assert report.marker and report.grew_after == 0 and report.service_alive
     # A job that cannot log fails as an operation, not as an internal error.
     assert report.job_while_full.startswith("FAILED"), report.job_while_full
+    # Its log has no room for the reason, so the excerpt in the database carries it.
+    assert re.search(r"the disk of the server's logs has \d+ bytes free", report.job_while_full)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+from pathlib import Path
 from uuid import UUID
 
 from worksite.domain import commands, monitor, operations, port_leases
@@ -17,7 +19,6 @@ from worksite.domain.environments import workspace_host
 from worksite.domain.errors import Conflict
 from worksite.models import ExecutionWorkspace, Operation
 from worksite.models.enums import OperationCategory, OperationStatus
-from worksite.runtime import logs
 from worksite.providers.host import WorkspaceHost, wait_ended
 from worksite.providers.ssh import SshError
 from worksite.runtime.processes import SupervisorError, SupervisorState
@@ -30,6 +31,8 @@ GRACE = 10.0
 # How long a request may wait for a job; the job itself has no time limit.
 WAIT_LIMIT = 24 * 3600.0
 STOP_PATIENCE = 30.0
+# Below this much free space, a vanished supervisor most likely ran out of disk.
+LOW_DISK_BYTES = 1024 * 1024
 
 
 async def run(
@@ -54,15 +57,16 @@ async def run(
     operation = await operations.begin(
         workspace, OperationCategory.RUNTIME, "job", command.command, service_name=name
     )
-    directory = operations.log_dir(settings, operation)
     try:
         state = await host.spawn_supervised(
             host.run_dir(operation.log_path), ["/bin/sh", "-c", command.command], cwd, env,
             GRACE,
         )
     except (SupervisorError, TimeoutError, SshError) as error:
-        logs.append_note(directory, f"worksite: could not start on {host.label}: {error}")
-        await operations.finish_once(settings, operation, None, succeeded=False)
+        await operations.finish_once(
+            settings, operation, None, succeeded=False,
+            note=f"could not start on {host.label}: {error}",
+        )
         return operation
     log.info(
         "job %s of %s started on %s (pid %s)", name, workspace.name, host.label,
@@ -82,8 +86,10 @@ async def record_end(
     """Finish a job's operation from its supervisor's final state (None: gone)."""
     if state is None:
         note = "its supervisor is gone without recording how it ended (interrupted)"
-        logs.append_note(operations.log_dir(settings, operation), f"worksite: {note}")
-        return await operations.finish_once(settings, operation, None, succeeded=False)
+        free = _free_bytes(settings.logs_dir)
+        if free is not None and free < LOW_DISK_BYTES:
+            note += f"; the disk of the server's logs has {free} bytes free"
+        return await operations.finish_once(settings, operation, None, succeeded=False, note=note)
     exit_code = operations.exit_code_of(state)
     return await operations.finish_once(settings, operation, exit_code, exit_code == 0)
 
@@ -125,3 +131,10 @@ async def _await_end(
     except (TimeoutError, SshError):
         return  # still running, or out of reach for now
     await record_end(settings, operation, state)
+
+
+def _free_bytes(directory: Path) -> int | None:
+    try:
+        return shutil.disk_usage(directory).free
+    except OSError:
+        return None

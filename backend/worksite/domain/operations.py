@@ -129,20 +129,33 @@ async def finish(
 
 
 async def finish_once(
-    settings: Settings, operation: Operation, exit_code: int | None, succeeded: bool
+    settings: Settings,
+    operation: Operation,
+    exit_code: int | None,
+    succeeded: bool,
+    note: str | None = None,
 ) -> bool:
     """finish(), unless the operation has finished already; True if this call did.
 
     A job's end can be seen by the request that waits for it and by the monitor at
-    once; the first to record it wins and the other changes nothing.
+    once; the first to record it wins and the other changes nothing. A note (why
+    Worksite ended it) goes at the end of its stderr; when the disk refuses it, at the
+    end of the stderr excerpt alone, so the reason is never lost.
     """
     directory = log_dir(settings, operation)
+    stderr = logs.excerpt(directory, "stderr")
+    if note is not None:
+        line = f"worksite: {note}"
+        if logs.append_note(directory, line):
+            stderr = logs.excerpt(directory, "stderr")
+        else:
+            stderr = "\n".join(filter(None, [stderr, line]))
     values = {
         "exit_code": exit_code,
         "status": OperationStatus.SUCCEEDED if succeeded else OperationStatus.FAILED,
         "finished_at": datetime.now(timezone.utc),
         "stdout_excerpt": logs.excerpt(directory, "stdout"),
-        "stderr_excerpt": logs.excerpt(directory, "stderr"),
+        "stderr_excerpt": stderr,
     }
     updated = await Operation.filter(
         id=operation.id, status=OperationStatus.RUNNING

@@ -15,7 +15,6 @@ from worksite.domain import operations
 from worksite.events import bus, services_topic
 from worksite.models import ExecutionWorkspace, Operation, RuntimeService
 from worksite.models.enums import OperationStatus, ServiceHealth, ServiceStatus
-from worksite.runtime import logs
 from worksite.runtime.processes import SupervisorState
 from worksite.settings import Settings
 
@@ -140,10 +139,9 @@ async def _finish_run(
     operation = await Operation.get(id=service.start_operation_id)  # type: ignore[attr-defined]
     if operation.status != OperationStatus.RUNNING:
         return
-    if note:
-        logs.append_note(operations.log_dir(settings, operation), f"worksite: {note}")
     await operations.finish_once(
-        settings, operation, exit_code, succeeded=status == ServiceStatus.STOPPED
+        settings, operation, exit_code, succeeded=status == ServiceStatus.STOPPED,
+        note=note or None,
     )
 
 

@@ -328,8 +328,7 @@ async def _give_up(
             await host.request_stop(state)
     except SshError as error:
         log.warning("service %s: could not check on its start: %s", service.name, error)
-    logs.append_note(run_dir(settings, operation), f"worksite: {reason}")
-    await operations.finish_once(settings, operation, None, succeeded=False)
+    await operations.finish_once(settings, operation, None, succeeded=False, note=reason)
 
 
 async def _settled(service: RuntimeService) -> RuntimeService:

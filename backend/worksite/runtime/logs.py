@@ -100,15 +100,17 @@ def _write_record(run_dir: Path, stdout: str, stderr: str) -> None:
     (run_dir / OUTPUT).write_bytes(out + err)
 
 
-def append_note(run_dir: Path, text: str) -> None:
+def append_note(run_dir: Path, text: str) -> bool:
     """Add a line of Worksite's own to the stderr of a run whose writer has ended.
 
-    On a full disk the note is left out, with a warning.
+    On a full disk the note is left out, with a warning, and False returned.
     """
     try:
         _append_note(run_dir, text)
     except OSError as error:
         log.warning("could not add a note to %s (%s): %s", run_dir, error, text)
+        return False
+    return True
 
 
 def _append_note(run_dir: Path, text: str) -> None:
