@@ -22,10 +22,12 @@ environment it was given, and writes into RUN_DIR:
     .space-reserve           16 KiB kept while ARGV runs, given back when the disk is
                              full (for the marker below) and at the end (for state.json)
 
-When the disk is full, the logs end with the line
+When the disk is full, the logs stop with the line
 "[worksite: log truncated: no space left on device]" on stderr (if even the reserve's
-room does not hold it, they just end); the rest of the output is read and dropped, so
-the command goes on.
+room does not hold it, they just stop); further output is read and dropped, so the
+command goes on. Every few seconds the supervisor looks at the free space again; once
+there is plenty (someone cleaned up), logging resumes with a line on stderr that says
+how many bytes were dropped.
 
 SIGTERM or SIGINT stops the command: SIGTERM to its process group and to every other
 descendant, up to --grace seconds for them to exit, then SIGKILL to whatever remains.
@@ -53,7 +55,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -62,6 +64,10 @@ STATE_FILE = "state.json"
 RESERVE_FILE = ".space-reserve"
 RESERVE_BYTES = 16 * 1024
 TRUNCATED = b"[worksite: log truncated: no space left on device]\n"
+RESUMED = "[worksite: log resumed; {} bytes of output were dropped while the disk was full]\n"
+# Free space at which dropped output is logged again, and how often it is looked at.
+RESUME_FREE_BYTES = 64 * 1024 * 1024
+RESUME_CHECK_INTERVAL = 5.0
 PR_SET_CHILD_SUBREAPER = 36
 READ_SIZE = 64 * 1024
 # How often the tree is looked up in /proc while it is being stopped.
@@ -183,31 +189,46 @@ class Logs:
 
     When the disk fills up, the logs stop where they are: a marker line (written in
     the room a small reserve file gives back) says so, and later output is read and
-    dropped, so the command runs on without blocking on a full pipe.
+    dropped, so the command runs on without blocking on a full pipe. Once free_bytes()
+    reports resume_free_bytes or more, logging resumes with a line that counts what
+    was dropped, and the reserve is made again.
     """
 
     def __init__(
         self, stdout: IO[bytes], stderr: IO[bytes], output: IO[bytes], index: IO[bytes],
-        reserve: Path | None = None,
+        run_dir: Path | None = None,
+        free_bytes: Callable[[], int] | None = None,
+        resume_free_bytes: int = RESUME_FREE_BYTES,
     ) -> None:
         self.streams = {"stdout": stdout, "stderr": stderr}
         self.output = output
         self.index = index
-        self.reserve = reserve
+        self.run_dir = run_dir
+        self.reserve = make_reserve(run_dir) if run_dir is not None else None
+        self.free_bytes = free_bytes or self._free_bytes
+        self.resume_free_bytes = resume_free_bytes
         self.offset = 0
         self.current_stream: str | None = None
         self.ends_line = True
         self.truncated = False
+        self.dropped = 0
+        self.next_check = 0.0
 
     def write(self, stream: str, data: bytes) -> None:
-        if self.truncated:
+        if self.truncated and not self._room_again():
+            self.dropped += len(data)
             return
+        offset = self.offset
         try:
+            if self.truncated:
+                self._resume()
+                offset = self.offset
             self._write(stream, data)
         except OSError as error:
             if error.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
-            self.truncate()
+            landed = self.truncate() - offset
+            self.dropped += max(0, len(data) - landed)
 
     def _write(self, stream: str, data: bytes) -> None:
         write_all(self.streams[stream], data)
@@ -218,18 +239,46 @@ class Logs:
         self.offset += len(data)
         self.ends_line = data.endswith(b"\n")
 
-    def truncate(self) -> None:
-        """Stop logging for good, with a marker line on stderr if it fits."""
+    def truncate(self) -> int:
+        """Stop logging, with a marker line on stderr if it fits.
+
+        Returns the size output.log had before the marker: bytes of a partial write
+        may have landed, and the file says where we are.
+        """
         self.truncated = True
+        self.next_check = time.monotonic() + RESUME_CHECK_INTERVAL
         self.release_reserve()
-        marker = TRUNCATED if self.ends_line else b"\n" + TRUNCATED
         with contextlib.suppress(OSError):
-            # Bytes of a partial write may have landed: the file says where we are.
-            self.offset = os.fstat(self.output.fileno()).st_size
-            write_all(self.streams["stderr"], marker)
-            if self.current_stream != "stderr":
-                write_all(self.index, f"{self.offset} stderr\n".encode())
-            write_all(self.output, marker)
+            size = os.fstat(self.output.fileno()).st_size
+            if size != self.offset:
+                # Part of a chunk landed; take it to end mid-line (rarely a blank line).
+                self.offset, self.ends_line = size, False
+        landed = self.offset
+        with contextlib.suppress(OSError):
+            self._write("stderr", TRUNCATED if self.ends_line else b"\n" + TRUNCATED)
+        return landed
+
+    def _room_again(self) -> bool:
+        now = time.monotonic()
+        if now < self.next_check:
+            return False
+        self.next_check = now + RESUME_CHECK_INTERVAL
+        try:
+            return self.free_bytes() >= self.resume_free_bytes
+        except OSError:
+            return False
+
+    def _resume(self) -> None:
+        self.truncated = False
+        notice = RESUMED.format(self.dropped).encode()
+        self._write("stderr", notice if self.ends_line else b"\n" + notice)
+        self.dropped = 0
+        if self.reserve is None and self.run_dir is not None:
+            self.reserve = make_reserve(self.run_dir)
+
+    def _free_bytes(self) -> int:
+        stats = os.fstatvfs(self.output.fileno())
+        return stats.f_bavail * stats.f_frsize
 
     def release_reserve(self) -> None:
         if self.reserve is not None:
@@ -266,7 +315,7 @@ def open_logs(run_dir: Path) -> Iterator[Logs]:
         files = [
             stack.enter_context(open(run_dir / name, "wb", buffering=0)) for name in names
         ]
-        logs = Logs(*files, reserve=make_reserve(run_dir))
+        logs = Logs(*files, run_dir=run_dir)
         try:
             yield logs
         finally:
