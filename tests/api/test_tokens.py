@@ -14,6 +14,7 @@ from tests.support.gqlws import GraphQLWebSocket
 from tests.support.scenarios import checked_out_issue
 from tests.support.server import ServerProcess
 from worksite.models import Agent
+from worksite.settings import Settings
 
 REVOKE = """
 mutation($id: ID!) { revokeAgent(agentId: $id) {
@@ -96,3 +97,27 @@ async def test_revoking_an_agent_closes_its_open_websockets_with_4403(
         # The operator's connection goes on: a new stream still answers.
         again = await operator.subscribe(RUN_CHANGED, variables)
         assert (await operator.next_value(again))["id"] == ids["run"]
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_revocation_closes_the_agents_websockets_on_every_server(
+    server: ServerProcess, server_api: Api, settings: Settings, git_repo: Path
+) -> None:
+    # Two servers on one PostgreSQL database: the revocation is made on the first, the
+    # agent listens on the second, which hears of it through the database's relay.
+    ids = await checked_out_issue(server_api, git_repo)
+    viewer = await server_api.gql("{ viewer { agent { id } } }", token=ids["token"])
+    second = ServerProcess(settings.data_dir, settings.database_url, server_api.operator_token, "second")
+    try:
+        second.start()
+        async with GraphQLWebSocket.connect(second.ws_url, ids["token"]) as agent:
+            mine = await agent.subscribe(RUN_CHANGED, {"id": ids["project"]})
+            assert (await agent.next_value(mine))["id"] == ids["run"]
+
+            await server_api.ok(REVOKE, {"id": viewer["viewer"]["agent"]["id"]})
+
+            with pytest.raises(ConnectionClosed) as closed:
+                await agent.message(mine)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    finally:
+        second.stop()
