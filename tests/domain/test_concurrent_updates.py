@@ -17,7 +17,7 @@ from tests.support.api import Api
 from tests.support.scenarios import checked_out_issue
 from worksite.domain import issues, projects, workspaces
 from worksite.domain.auth import OPERATOR
-from worksite.models import ExecutionWorkspace, Issue, Project
+from worksite.models import ExecutionWorkspace, Issue, Project, ProjectWorkspace
 from worksite.models.enums import IssuePriority, IssueStatus
 
 
@@ -83,3 +83,21 @@ async def test_editing_a_project_keeps_the_issue_numbers_handed_out_meanwhile(
     second = await api.issue(created["id"], "Second")
     assert second["identifier"] == "PAP-2"
     assert (await Project.get(id=before.id)).name == "Renamed"
+
+
+async def test_editing_a_project_workspace_keeps_a_command_changed_meanwhile(
+    api: Api, git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = await api.project()
+    created = await api.project_workspace(project["id"], cwd=str(git_repo), baseRef="main")
+    before = await ProjectWorkspace.get(id=created["id"])
+    await projects.update_project_workspace(OPERATOR, before.id, {"provision_command": "make setup"})
+
+    async def earlier(*_args: object) -> object:
+        return before
+
+    monkeypatch.setattr(projects, "find", earlier)
+    await projects.update_project_workspace(OPERATOR, before.id, {"name": "renamed"})
+
+    now = await ProjectWorkspace.get(id=before.id)
+    assert (now.name, now.provision_command) == ("renamed", "make setup")

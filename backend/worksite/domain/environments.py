@@ -90,7 +90,8 @@ async def update_environment(
     _check_complete(merged)
     environment.update_from_dict(values)
     try:
-        await environment.save()
+        if values:
+            await environment.save(update_fields=list(values))
     except IntegrityError:
         raise Conflict(f"An environment named {values['name']!r} exists already.") from None
     await pool.forget(str(environment.id))

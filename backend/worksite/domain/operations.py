@@ -123,7 +123,9 @@ async def finish(
     operation.finished_at = datetime.now(timezone.utc)
     operation.stdout_excerpt = logs.excerpt(directory, "stdout")
     operation.stderr_excerpt = logs.excerpt(directory, "stderr")
-    await operation.save()
+    await operation.save(update_fields=[
+        "exit_code", "status", "finished_at", "stdout_excerpt", "stderr_excerpt"
+    ])
     _announce(operation)
     return operation
 

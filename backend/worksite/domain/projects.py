@@ -118,7 +118,11 @@ async def update_project_workspace(
                 is_primary=False
             )
         workspace.update_from_dict(values)
-        await workspace.save()
+        if values:
+            # Only what was asked for: a concurrent edit of another field stays.
+            await workspace.save(update_fields=[
+                "environment_id" if name == "environment" else name for name in values
+            ])
     return workspace
 
 
