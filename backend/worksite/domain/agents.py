@@ -8,6 +8,7 @@ from uuid import UUID
 
 from worksite.domain import validation
 from worksite.domain.auth import Principal, hash_token, new_token, require_operator
+from worksite.domain.errors import Conflict
 from worksite.domain.lookup import find
 from worksite.events import agents_topic, bus
 from worksite.models import Agent
@@ -18,6 +19,13 @@ log = logging.getLogger(__name__)
 async def create_agent(principal: Principal, name: str) -> tuple[Agent, str]:
     require_operator(principal, "create agents")
     name = validation.text("name", name, 200, required=True)
+    # Issues are assigned by name on screen: two working agents must not share
+    # one. A revoked agent's name is free again, for an agent that replaces it.
+    if await Agent.filter(name__iexact=name, revoked_at=None).exists():
+        raise Conflict(
+            f"An active agent named {name!r} already exists; "
+            "choose another name or revoke that agent first."
+        )
     token = new_token()
     agent = await Agent.create(name=name, token_hash=hash_token(token))
     return agent, token

@@ -27,7 +27,10 @@ class CreateAgentInput:
 
 @strawberry.type
 class AgentMutations:
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="A new agent and its token, returned only here. No two active "
+        "agents share a name."
+    )
     @returns_errors
     async def create_agent(self, info: Info, input: CreateAgentInput) -> CreateAgentResult:
         row, token = await agents.create_agent(info.context.principal, input.name)
