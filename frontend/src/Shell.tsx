@@ -1,12 +1,13 @@
 import { useQuery } from "urql";
 
+import { AgentsPage } from "./agents/AgentsPage";
 import { ViewerDocument } from "./graphql/generated";
 import { IssuePage } from "./issues/IssuePage";
 import { ProjectPage } from "./projects/ProjectPage";
 import { ProjectsPage } from "./projects/ProjectsPage";
 import { usePath } from "./routing/router";
 import { matchRoute, type Route } from "./routing/routes";
-import { AppHeader } from "./ui/AppHeader";
+import { AppHeader, type Section } from "./ui/AppHeader";
 import { WorkspacePage } from "./workspaces/WorkspacePage";
 
 /** The signed-in app: the header and the screen the address names. */
@@ -16,7 +17,11 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
 
   return (
     <>
-      <AppHeader viewerName={data?.viewer.name} onSignOut={onSignOut} />
+      <AppHeader
+        viewerName={data?.viewer.name}
+        section={sectionOf(route)}
+        onSignOut={onSignOut}
+      />
       <main className="page">
         <Screen route={route} />
       </main>
@@ -40,7 +45,20 @@ function Screen({ route }: { route: Route }) {
       return <WorkspacePage key={route.workspaceId} id={route.workspaceId} />;
     case "issue":
       return <IssuePage key={route.identifier} identifier={route.identifier} />;
+    case "agents":
+      return <AgentsPage />;
     case "not-found":
       return <p className="empty">There is no page at this address.</p>;
+  }
+}
+
+function sectionOf(route: Route): Section | null {
+  switch (route.screen) {
+    case "agents":
+      return "agents";
+    case "not-found":
+      return null;
+    default:
+      return "projects";
   }
 }

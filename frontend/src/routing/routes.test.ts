@@ -12,6 +12,8 @@ describe("routes", () => {
     ],
     ["/workspaces/w1", { screen: "workspace", workspaceId: "w1" }],
     ["/issues/PAP-12", { screen: "issue", identifier: "PAP-12" }],
+    ["/agents", { screen: "agents" }],
+    ["/agents/a1", { screen: "not-found" }],
     ["/projects/p1/settings", { screen: "not-found" }],
     ["/elsewhere", { screen: "not-found" }],
   ])("reads %s", (path, route) => {

@@ -5,6 +5,7 @@ export type Route =
   | { screen: "project"; projectId: string; tab: ProjectTab }
   | { screen: "workspace"; workspaceId: string }
   | { screen: "issue"; identifier: string }
+  | { screen: "agents" }
   | { screen: "not-found" };
 
 export type ProjectTab = "workspaces" | "issues";
@@ -16,6 +17,7 @@ export const paths = {
   workspace: (workspaceId: string) =>
     `/workspaces/${encodeURIComponent(workspaceId)}`,
   issue: (identifier: string) => `/issues/${encodeURIComponent(identifier)}`,
+  agents: () => "/agents",
 };
 
 export function matchRoute(path: string): Route {
@@ -26,6 +28,7 @@ export function matchRoute(path: string): Route {
   const [first, id, tab] = parts;
 
   if (parts.length === 0) return { screen: "projects" };
+  if (first === "agents" && parts.length === 1) return { screen: "agents" };
   if (first === "projects" && id !== undefined && parts.length <= 3) {
     if (tab === undefined || tab === "workspaces" || tab === "issues") {
       return { screen: "project", projectId: id, tab: tab ?? "workspaces" };
