@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import tempfile
 import time
@@ -38,6 +39,9 @@ def main() -> int:
                         help="run on a throwaway PostgreSQL cluster instead of SQLite")
     options = parser.parse_args()
 
+    # Every case is refused on purpose and the app would log each refusal; internal
+    # errors, the ones this run looks for, are logged at ERROR and still shown.
+    logging.getLogger("worksite").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="worksite-input-") as tmp_name:
         tmp = Path(tmp_name)
         cluster = PostgresCluster() if options.postgres else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -122,6 +123,27 @@ async def test_internal_errors_do_not_leak(api: Api, monkeypatch: pytest.MonkeyP
     body = response.json()
     assert body["errors"][0]["message"] == "Internal server error."
     assert "secret" not in response.text
+
+
+async def test_a_clients_mistake_is_logged_as_one_line_and_our_failure_in_full(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await api.post("query Issue($id: ID!) { issue(id: $id) { id } }", {"id": {"nested": True}})
+    await api.post("{ projects { nonsense } }")
+    mistakes = [r for r in caplog.records if r.levelno >= logging.INFO and r.name.startswith(("worksite", "strawberry"))]
+    assert [r.getMessage().split(":")[0] for r in mistakes] == ["refused a request"] * 2
+    assert not any(r.exc_info for r in mistakes)
+
+    caplog.clear()
+
+    async def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("internals")
+
+    monkeypatch.setattr(Project, "all", lambda: type("Q", (), {"order_by": lambda self, *_: explode()})())
+    await api.post("{ projects { id } }")
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(failures) == 1 and failures[0].exc_info is not None
 
 
 async def test_a_missing_or_mistyped_variable_is_named_not_masked(api: Api) -> None:

@@ -72,12 +72,19 @@ class Schema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # A refusal the domain raised in a field (a read the caller may not make) is
-        # expected: one line, no traceback. Anything else strawberry logs in full.
-        refused = [e for e in errors if isinstance(e.original_error, Forbidden)]
-        for error in refused:
-            log.warning("refused a read: %s (at %s)", error.message, error.path)
-        others = [e for e in errors if not isinstance(e.original_error, Forbidden)]
-        super().process_errors(others, execution_context)
+        # expected: one line, no traceback. So is a request GraphQL itself turned away
+        # (syntax, validation, a variable of the wrong type, a limit): the client's
+        # mistake, told to the client, worth an info line. Anything else is ours, and
+        # strawberry logs it in full.
+        ours = []
+        for error in errors:
+            if isinstance(error.original_error, Forbidden):
+                log.warning("refused a read: %s (at %s)", error.message, error.path)
+            elif error.original_error is None or isinstance(error.original_error, GraphQLError):
+                log.info("refused a request: %s", error.message.splitlines()[0])
+            else:
+                ours.append(error)
+        super().process_errors(ours, execution_context)
 
 
 class MaskInternalErrors(MaskErrors):
