@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import OPERATOR_TOKEN
 from tests.support.bad_input import World, WorldRunner, cases, make_repo, run_case
 from tests.support.supervisors import stop_supervisors
+from worksite.api.schema import schema
 from worksite.settings import Settings
 
 EXAMPLES = 10
@@ -54,3 +55,8 @@ def test_mutation_answers_bad_input_with_a_typed_error_and_no_change(
 ) -> None:
     counts = run_case(sqlite_world, CASES[name], EXAMPLES)
     assert sum(counts.values()) >= EXAMPLES
+
+
+def test_every_mutation_of_the_schema_has_its_bad_input_case() -> None:
+    mutations = set(schema._schema.mutation_type.fields)  # type: ignore[union-attr]
+    assert mutations == {case.name for case in cases()}

@@ -455,6 +455,13 @@ def cases() -> list[Case]:
             "query { agents { id name } }", {"name": stripped},
         ),
         Case(
+            "revokeAgent",
+            doc("($agentId: ID!)", "revokeAgent(agentId: $agentId)",
+                "... on Agent { id name revokedAt }"),
+            lambda w: st.fixed_dictionaries({"agentId": w.id_of("spare_agent").filter(
+                lambda value: value != w.ids["agent"])}),
+        ),
+        Case(
             "createIssue",
             doc("($input: CreateIssueInput!)", "createIssue(input: $input)",
                 f"... on Issue {{ {ISSUE} }}"),
@@ -620,6 +627,8 @@ async def build_world(api: Api, repo: Path, outside: Path) -> World:
     ids["spare_project_workspace"] = (await api.project_workspace(
         other["id"], cwd=str(repo), baseRef="main"))["id"]
     ids["agent"], world.agent_token = await api.agent("bad-input-agent")
+    # revokeAgent aims here: the agent whose token the examples use stays working.
+    ids["spare_agent"], _ = await api.agent("spare-agent")
     ids["issue"] = (await api.issue(project["id"], assigneeId=ids["agent"]))["id"]
     ids["other_issue"] = (await api.issue(project["id"], "Unassigned work"))["id"]
     spare_issue = (await api.issue(project["id"], "Spare", assigneeId=ids["agent"]))["id"]
