@@ -15,7 +15,7 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
-from worksite import db
+from worksite import db, secretbox
 from worksite.api.errors import (
     ConflictError,
     ForbiddenError,
@@ -41,6 +41,8 @@ from worksite.api.types.operation import ProvisionFailedError
 from worksite.domain.errors import Forbidden, WorksiteError
 
 log = logging.getLogger(__name__)
+# How much of a refused request's message goes into the log.
+MESSAGE_LOG_LIMIT = 1000
 
 Mutation = merge_types(
     "Mutation",
@@ -81,7 +83,10 @@ class Schema(strawberry.Schema):
             if isinstance(error.original_error, Forbidden):
                 log.warning("refused a read: %s (at %s)", error.message, error.path)
             elif error.original_error is None or isinstance(error.original_error, GraphQLError):
-                log.info("refused a request: %s", error.message.splitlines()[0])
+                # The message may quote the request's values: a private key among them
+                # must not reach the log, nor a megabyte of text.
+                message = secretbox.mask(error.message.splitlines()[0])
+                log.info("refused a request: %s", message[:MESSAGE_LOG_LIMIT])
             else:
                 ours.append(error)
         super().process_errors(ours, execution_context)
