@@ -411,11 +411,12 @@ def kill_rounds(
             scene = Scene(Api(server), repo, data_dir)
             scene.prepare()
             scene.fresh_workspace()
-            # Every kind once (in a seeded order), then at random.
-            order = rng.sample(kinds, len(kinds))
+            # Every kind in turn, each turn in a fresh seeded order, so a dozen rounds
+            # give each kind three kills rather than whatever chance leaves it.
+            turns = -(-rounds // len(kinds))
+            order = [kind for _ in range(turns) for kind in rng.sample(kinds, len(kinds))]
             results = []
-            for number in range(1, rounds + 1):
-                kind = order[number - 1] if number <= len(order) else rng.choice(kinds)
+            for number, kind in enumerate(order[:rounds], start=1):
                 delay = rng.uniform(0.0, KILL_WINDOW[kind])
                 result = kill_round(number, kind, delay, server, scene)
                 report(
