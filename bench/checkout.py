@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx2  # noqa: E402
+import httpx2
 
-from tests.support.api import Api  # noqa: E402
-from worksite import db  # noqa: E402
-from worksite.app import create_app  # noqa: E402
-from worksite.settings import Settings  # noqa: E402
+from tests.support.api import Api
+from worksite import db
+from worksite.app import create_app
+from worksite.settings import Settings
 
 os.environ.setdefault("GIT_AUTHOR_NAME", "bench")
 os.environ.setdefault("GIT_AUTHOR_EMAIL", "bench@worksite.invalid")
@@ -114,7 +114,7 @@ def main() -> None:
         repo = make_repository(root, args.files)
         worksite_times, git_times = asyncio.run(measure(repo, root, args.runs))
     ours, theirs = statistics.median(worksite_times), statistics.median(git_times)
-    pairs = statistics.median(o / t for o, t in zip(worksite_times, git_times))
+    pairs = statistics.median(o / t for o, t in zip(worksite_times, git_times, strict=True))
     print(f"repository: {args.files} files in {args.dir or tempfile.gettempdir()}; runs: {len(worksite_times)} each, interleaved")
     print(f"git worktree add -b   median {theirs * 1000:7.1f} ms  (min {min(git_times) * 1000:.1f})")
     print(f"checkoutIssue         median {ours * 1000:7.1f} ms  (min {min(worksite_times) * 1000:.1f})")

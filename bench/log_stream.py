@@ -34,21 +34,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx2  # noqa: E402
+import httpx2
 
-from tests.support.api import Api  # noqa: E402
-from tests.support.gqlws import GraphQLWebSocket  # noqa: E402
-from tests.support.postgres import PostgresCluster  # noqa: E402
-from tests.support.scenarios import (  # noqa: E402
+from tests.support.api import Api
+from tests.support.gqlws import GraphQLWebSocket
+from tests.support.postgres import PostgresCluster
+from tests.support.scenarios import (
     OPERATION_LOG,
     GatedProvision,
     numbered_lines_script,
 )
 from tests.support.server import ServerProcess
-from tests.support.supervisors import stop_supervisors  # noqa: E402
-from worksite import db  # noqa: E402
-from worksite.runtime.follow import LogFollower  # noqa: E402
-from worksite.settings import Settings  # noqa: E402
+from tests.support.supervisors import stop_supervisors
+from worksite import db
+from worksite.runtime.follow import LogFollower
+from worksite.settings import Settings
 
 TOKEN = "bench-operator-token"
 RATE = 1000  # lines per second in the latency run
@@ -153,7 +153,7 @@ async def throughput(api: Api, server: ServerProcess, root: Path, lines: int, su
     started, cpu = time.perf_counter(), cpu_seconds(server)
     counts = await asyncio.gather(*(subscriber_lines(server, operation_id) for _ in range(subscribers)))
     seconds = time.perf_counter() - started
-    server_cpu, client_cpu = (now - before for now, before in zip(cpu_seconds(server), cpu))
+    server_cpu, client_cpu = (now - before for now, before in zip(cpu_seconds(server), cpu, strict=True))
     assert all(count == lines for count in counts), counts
     report(f"{subscribers} subscribers, all together", sum(counts), seconds)
     print(f"  {'each of them':<34} {lines / seconds:>14,.0f} lines/s")

@@ -28,7 +28,7 @@ from support import START, STOP, Client, bench_server, make_repo, summary
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.sshd import SshServer  # noqa: E402
+from tests.support.sshd import SshServer
 
 PER_WORKSPACE = 25
 RUN_JOB = """mutation($id: ID!) { runWorkspaceJob(workspaceId: $id, name: "true", wait: true) {

@@ -21,11 +21,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx2  # noqa: E402
+import httpx2
 
-from tests.support.postgres import free_port  # noqa: E402,F401  (the benchmarks use it)
-from tests.support.server import ServerProcess  # noqa: E402
-from tests.support.supervisors import live_supervisors, stop_supervisors  # noqa: E402
+from tests.support.postgres import free_port  # noqa: F401  (the benchmarks use it)
+from tests.support.server import ServerProcess
+from tests.support.supervisors import live_supervisors, stop_supervisors
 
 TOKEN = "bench-operator-token"
 PYTHON = shlex.quote(sys.executable)

@@ -25,12 +25,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx2  # noqa: E402
-from websockets.exceptions import ConnectionClosed  # noqa: E402
+import httpx2
+from websockets.exceptions import ConnectionClosed
 
-from tests.support.gqlws import GraphQLWebSocket  # noqa: E402
-from tests.support.server import ServerProcess  # noqa: E402
-from worksite.api import limits  # noqa: E402
+from tests.support.gqlws import GraphQLWebSocket
+from tests.support.server import ServerProcess
+from worksite.api import limits
 
 TOKEN = "abuse-operator-token"
 NORMAL = {"query": "query { viewer { role } projects { id key } }"}

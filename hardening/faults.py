@@ -40,13 +40,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx2  # noqa: E402
+import httpx2
 
-from bench.support import TOKEN, Client, Server, make_repo  # noqa: E402
-from tests.support.postgres import PostgresCluster  # noqa: E402
-from tests.support.supervisors import stop_supervisors  # noqa: E402
-from worksite.runtime.processes import (  # noqa: E402
-    SUPERVISOR_SCRIPT,
+from bench.support import TOKEN, Server, make_repo
+from tests.support.postgres import PostgresCluster
+from tests.support.supervisors import stop_supervisors
+from worksite.runtime.processes import (
     SupervisorError,
     is_alive,
     read_state,
@@ -508,9 +507,9 @@ async def database_outage(cluster: PostgresCluster, database_url: str) -> Outage
 
                 cluster.stop_server("fast")
                 await asyncio.sleep(2 * MONITOR_POLL)  # the monitor meets the outage
-                for what, query, variables in (
-                    ("a query", SMALL_QUERY, {}),
-                    ("a mutation", RUN_JOB, {"id": workspace_id, "name": "tests"}),
+                for query, variables in (
+                    (SMALL_QUERY, {}),
+                    (RUN_JOB, {"id": workspace_id, "name": "tests"}),
                 ):
                     report.answers.append(await asyncio.to_thread(answer, scene.api, query, variables))
                 report.service_alive = pid_alive(web["pid"])

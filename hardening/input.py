@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import OPERATOR_TOKEN  # noqa: E402  (also sets a git identity)
-from tests.support.bad_input import WorldRunner, cases, make_repo, run_case  # noqa: E402
-from tests.support.postgres import PostgresCluster  # noqa: E402
-from tests.support.supervisors import stop_supervisors  # noqa: E402
-from worksite import db  # noqa: E402
-from worksite.settings import Settings  # noqa: E402
+from tests.conftest import OPERATOR_TOKEN
+from tests.support.bad_input import WorldRunner, cases, make_repo, run_case
+from tests.support.postgres import PostgresCluster
+from tests.support.supervisors import stop_supervisors
+from worksite import db
+from worksite.settings import Settings
 
 
 def main() -> int:
@@ -78,7 +78,7 @@ def run(options: argparse.Namespace, tmp: Path, url: str) -> int:
             counts: Counter[str] = Counter()
             try:
                 counts = run_case(runner, case, options.examples, options.seed)
-            except Exception as error:  # noqa: BLE001  (reported and counted, the run goes on)
+            except Exception as error:
                 failures.append((case.name, "".join(traceback.format_exception_only(error))))
                 counts["FAILED"] += 1
             total.update(counts)

@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+
 from tests.support.gqlws import GraphQLWebSocket
 from tests.support.postgres import PostgresCluster
 from tests.support.server import ServerProcess

@@ -29,8 +29,8 @@ import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.api import Api  # noqa: E402
-from tests.support.authz import (  # noqa: E402
+from tests.support.api import Api
+from tests.support.authz import (
     CALLERS,
     MATRIX,
     Outcome,
@@ -39,15 +39,15 @@ from tests.support.authz import (  # noqa: E402
     check_subscriptions,
     missing_rows,
 )
-from tests.support.secrets import SecretScan, key_material  # noqa: E402
-from tests.support.server import ServerProcess  # noqa: E402
-from tests.support.services import START  # noqa: E402
-from tests.support.supervisors import stop_supervisors  # noqa: E402
-from worksite import db  # noqa: E402
-from worksite.app import create_app  # noqa: E402
-from worksite.domain.auth import authenticate, hash_token  # noqa: E402
-from worksite.models import Agent  # noqa: E402
-from worksite.settings import Settings  # noqa: E402
+from tests.support.secrets import SecretScan, key_material
+from tests.support.server import ServerProcess
+from tests.support.services import START
+from tests.support.supervisors import stop_supervisors
+from worksite import db
+from worksite.app import create_app
+from worksite.domain.auth import authenticate, hash_token
+from worksite.models import Agent
+from worksite.settings import Settings
 
 OPERATOR_TOKEN = "harden-security-operator-token"
 

@@ -11,7 +11,13 @@ import pytest
 
 from tests.api.test_close import CLOSE, READINESS
 from tests.conftest import git
-from tests.support.api import CHECKOUT, CREATE_AGENT, CREATE_ISSUE, CREATE_PROJECT, CREATE_PROJECT_WORKSPACE
+from tests.support.api import (
+    CHECKOUT,
+    CREATE_AGENT,
+    CREATE_ISSUE,
+    CREATE_PROJECT,
+    CREATE_PROJECT_WORKSPACE,
+)
 from tests.support.server import ServerProcess
 
 TOKEN = "crash-test-operator"

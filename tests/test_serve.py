@@ -15,6 +15,7 @@ import httpx2
 
 from tests.conftest import OPERATOR_TOKEN
 from tests.support.api import Api
+from tests.support.server import ServerProcess
 from tests.support.services import (
     checked_out,
     get_json,
@@ -29,9 +30,9 @@ from tests.support.services import (
     wait_for_file,
     workspace_state,
 )
-from tests.support.server import ServerProcess
 from tests.support.supervisors import live_supervisors
 from worksite.settings import Settings
+
 
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[tuple[ServerProcess, Api]]:

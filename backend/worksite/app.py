@@ -30,8 +30,8 @@ from worksite.api import limits
 from worksite.api.connections import Connections
 from worksite.api.context import Context
 from worksite.api.schema import schema
-from worksite.domain.auth import Principal, authenticate
 from worksite.domain import checkout, cleanup, close
+from worksite.domain.auth import Principal, authenticate
 from worksite.domain.monitor import Monitor
 from worksite.domain.projects import ensure_local_environment
 from worksite.events import bus
@@ -138,7 +138,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 decoded = json.loads(body)
             except (ValueError, RecursionError) as error:
                 reason = "nested too deeply" if isinstance(error, RecursionError) else error
-                raise limits.LimitExceeded(f"The request body is not valid JSON: {reason}.")
+                raise limits.LimitExceeded(f"The request body is not valid JSON: {reason}.") from None
             limits.check_body(decoded)
 
         replayed = False

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import OPERATOR_TOKEN
-from tests.support.bad_input import World, WorldRunner, cases, make_repo, run_case
+from tests.support.bad_input import WorldRunner, cases, make_repo, run_case
 from tests.support.supervisors import stop_supervisors
 from worksite.api.schema import schema
 from worksite.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.api.test_checkout import FINISH, setup
@@ -40,7 +40,7 @@ async def state(api: Api, workspace_id: str) -> dict:
 async def test_off_by_default(api: Api, git_repo: Path) -> None:
     _, workspace = await finished_workspace(api, git_repo, None)
 
-    assert await cleanup.sweep(api.settings, datetime.now(timezone.utc) + timedelta(days=999)) == 0
+    assert await cleanup.sweep(api.settings, datetime.now(UTC) + timedelta(days=999)) == 0
     assert await state(api, workspace["id"]) == {"status": "ACTIVE", "cleanupEligibleAt": None, "cleanupReason": None}
 
 
@@ -52,7 +52,7 @@ async def test_finished_idle_workspace_is_scheduled_then_closed(api: Api, git_re
     assert "Every linked issue is done or cancelled" in scheduled["cleanupReason"]
     assert await cleanup.sweep(api.settings) == 0, "not before the window passes"
 
-    later = datetime.now(timezone.utc) + timedelta(seconds=3601)
+    later = datetime.now(UTC) + timedelta(seconds=3601)
     assert await cleanup.sweep(api.settings, later) == 1
     assert (await state(api, workspace["id"]))["status"] == "ARCHIVED"
     assert not Path(workspace["cwd"]).exists()
@@ -65,7 +65,7 @@ async def test_open_run_keeps_a_workspace_from_being_scheduled(api: Api, git_rep
     workspace = (await api.checkout(issue["id"], token))["workspace"]
     await api.ok(DONE, {"id": issue["id"]})
 
-    later = datetime.now(timezone.utc) + timedelta(days=2)
+    later = datetime.now(UTC) + timedelta(days=2)
     assert await cleanup.sweep(api.settings, later) == 0
     assert (await state(api, workspace["id"]))["cleanupEligibleAt"] is None
 
@@ -75,7 +75,7 @@ async def test_reopened_issue_cancels_the_schedule(api: Api, git_repo: Path) -> 
     await api.ok(REOPEN, {"id": issue["id"]})
 
     assert (await state(api, workspace["id"]))["cleanupEligibleAt"] is None
-    later = datetime.now(timezone.utc) + timedelta(days=2)
+    later = datetime.now(UTC) + timedelta(days=2)
     assert await cleanup.sweep(api.settings, later) == 0
 
 
@@ -83,7 +83,7 @@ async def test_dirty_workspace_is_left_alone_with_the_reason(api: Api, git_repo:
     _, workspace = await finished_workspace(api, git_repo, 60)
     (Path(workspace["cwd"]) / "wip.txt").write_text("not committed\n")
 
-    later = datetime.now(timezone.utc) + timedelta(seconds=61)
+    later = datetime.now(UTC) + timedelta(seconds=61)
     assert await cleanup.sweep(api.settings, later) == 0
 
     current = await state(api, workspace["id"])
@@ -120,7 +120,7 @@ async def test_schedule_changes_reach_workspace_subscribers(api: Api, git_repo: 
         assert (await asyncio.wait_for(events.get(), 10)) == Event(events.topics[0], workspace["id"])
 
         (Path(workspace["cwd"]) / "wip.txt").write_text("not committed\n")
-        later = datetime.now(timezone.utc) + timedelta(seconds=3601)
+        later = datetime.now(UTC) + timedelta(seconds=3601)
         await api.ok(DONE, {"id": issue["id"]})
         await asyncio.wait_for(events.get(), 10)
         assert await cleanup.sweep(api.settings, later) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 from tests.api.test_checkout import setup
@@ -207,7 +208,7 @@ async def test_branch_switched_by_hand_is_reported(api: Api, git_repo: Path) -> 
 async def test_running_services_are_announced_stopped_and_keep_cleanup_away(
     api: Api, git_repo: Path
 ) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from tests.support.services import http_service, runtime_workspace, started
     from worksite.domain import cleanup
@@ -223,7 +224,7 @@ async def test_running_services_are_announced_stopped_and_keep_cleanup_away(
     state = (await readiness(api, workspace.id))["closeReadiness"]
     assert "Services are running and will be stopped: web." in state["warnings"]
     assert state["steps"][0] == "stop services"
-    later = datetime.now(timezone.utc) + timedelta(days=1)
+    later = datetime.now(UTC) + timedelta(days=1)
     assert await cleanup.sweep(api.settings, later) == 0, "a running service is activity"
 
     closed = await api.ok(CLOSE, {"id": workspace.id, "force": True})

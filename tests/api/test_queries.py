@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -69,7 +69,7 @@ async def make_workspaces(count: int) -> str:
     ]
     await ExecutionWorkspace.bulk_create(workspaces)
     await IssueWorkspaceLink.bulk_create(
-        [IssueWorkspaceLink(issue_id=i.id, workspace_id=w.id) for i, w in zip(issues, workspaces)]
+        [IssueWorkspaceLink(issue_id=i.id, workspace_id=w.id) for i, w in zip(issues, workspaces, strict=True)]
     )
     await Operation.bulk_create(
         [Operation(workspace_id=w.id, category="provision", phase="provision") for w in workspaces]
@@ -169,7 +169,7 @@ async def test_operations_page_backwards_with_before_through_every_one_once(
     ids = await checked_out_issue(api, git_repo)
     workspace = await ExecutionWorkspace.get(id=ids["workspace"])
     # Seven operations, three of them started at the same moment: the id orders those.
-    moment = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    moment = datetime(2030, 1, 1, tzinfo=UTC)
     for number in range(7):
         started = moment + timedelta(seconds=min(number, 3))
         await Operation.create(

@@ -19,7 +19,13 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 from tests.conftest import git
-from tests.support.api import CHECKOUT, CREATE_AGENT, CREATE_ISSUE, CREATE_PROJECT, CREATE_PROJECT_WORKSPACE
+from tests.support.api import (
+    CHECKOUT,
+    CREATE_AGENT,
+    CREATE_ISSUE,
+    CREATE_PROJECT,
+    CREATE_PROJECT_WORKSPACE,
+)
 from tests.support.server import ServerProcess
 from worksite.app import FRONTEND_DIST
 

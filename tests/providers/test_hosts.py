@@ -216,7 +216,7 @@ def _streams(run_dir: Path) -> dict[str, bytes]:
     marks = [line.split() for line in (run_dir / "output.idx").read_text().splitlines()]
     ends = [int(offset) for offset, _ in marks[1:]] + [len(output)]
     streams: dict[str, bytes] = {}
-    for (offset, stream), end in zip(marks, ends):
+    for (offset, stream), end in zip(marks, ends, strict=True):
         streams[stream] = streams.get(stream, b"") + output[int(offset) : end]
     for stream, data in streams.items():
         assert (run_dir / f"{stream}.log").read_bytes() == data

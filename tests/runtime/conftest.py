@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from tests.support.supervisors import kill_if_same
-
 from worksite.runtime.processes import (
     SupervisorState,
     is_alive,

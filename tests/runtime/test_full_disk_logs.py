@@ -13,7 +13,6 @@ import pytest
 from worksite.runtime import supervisor
 from worksite.runtime.supervisor import RESUMED, TRUNCATED, Logs
 
-
 NAMES = ("stdout.log", "stderr.log", "output.log", "output.idx")
 
 

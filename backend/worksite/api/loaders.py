@@ -13,6 +13,7 @@ from tortoise.models import Model
 
 from worksite.domain import operations
 from worksite.models import (
+    Agent,
     Environment,
     ExecutionWorkspace,
     Issue,
@@ -22,7 +23,6 @@ from worksite.models import (
     ProjectWorkspace,
     Run,
     RuntimeService,
-    Agent,
 )
 
 M = TypeVar("M", bound=Model)

@@ -6,8 +6,8 @@ import strawberry
 
 from worksite.api.context import Info
 from worksite.api.types.agent import Agent, Viewer, agent_type
-from worksite.api.types.environment import Environment, environment_type
 from worksite.api.types.enums import ViewerRole, WorkspaceStatus
+from worksite.api.types.environment import Environment, environment_type
 from worksite.api.types.issue import Issue, issue_type
 from worksite.api.types.operation import WorkspaceOperation, operation_type
 from worksite.api.types.project import Project, project_type

@@ -6,7 +6,6 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.types import ExecutionContext
 from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
@@ -14,8 +13,10 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from worksite import db, secretbox
+from worksite.api import limits
 from worksite.api.errors import (
     ConflictError,
     ForbiddenError,
@@ -23,7 +24,6 @@ from worksite.api.errors import (
     NotFoundError,
     WorkspaceClosedError,
 )
-from worksite.api import limits
 from worksite.api.mutations.agents import AgentMutations
 from worksite.api.mutations.environments import EnvironmentMutations
 from worksite.api.mutations.issues import IssueMutations

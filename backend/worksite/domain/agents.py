@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 from worksite.domain import validation
@@ -40,7 +40,7 @@ async def revoke_agent(principal: Principal, agent_id: UUID | str) -> Agent:
     require_operator(principal, "revoke agents")
     agent = await find(Agent, "agent", "agentId", agent_id)
     if agent.revoked_at is None:
-        agent.revoked_at = datetime.now(timezone.utc)
+        agent.revoked_at = datetime.now(UTC)
         await agent.save(update_fields=["revoked_at"])
         log.info("agent %s revoked", agent.name)
     bus.publish(agents_topic(), agent)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 from weakref import WeakValueDictionary
 
@@ -19,8 +19,8 @@ from worksite.domain import cleanup, issues, operations
 from worksite.domain.auth import Principal, require_issue_access, require_operator
 from worksite.domain.environments import host_for, workspace_host
 from worksite.domain.errors import Conflict, InvalidInput, ProvisionFailed
-from worksite.domain.lookup import find
 from worksite.domain.issues import get_issue
+from worksite.domain.lookup import find
 from worksite.domain.validation import branch_slug
 from worksite.domain.workspaces import announce, effective_command, get_workspace
 from worksite.events import bus, runs_topic
@@ -85,7 +85,7 @@ async def finish_run(principal: Principal, run_id: UUID | str, status: RunStatus
     if run.status != RunStatus.RUNNING:
         raise Conflict(f"Run {run.id} already ended as {run.status.value}.")
     run.status = status
-    run.finished_at = datetime.now(timezone.utc)
+    run.finished_at = datetime.now(UTC)
     await run.save(update_fields=["status", "finished_at"])
     if run.workspace_id is not None:  # type: ignore[attr-defined]
         await cleanup.refresh([run.workspace_id])  # type: ignore[attr-defined]
@@ -194,7 +194,7 @@ async def _current_workspace(settings: Settings, issue: Issue) -> ExecutionWorks
         )
     if workspace.mode == WorkspaceMode.ISOLATED:
         await _restore_missing_worktree(settings, workspace)
-    workspace.last_used_at = datetime.now(timezone.utc)
+    workspace.last_used_at = datetime.now(UTC)
     await workspace.save(update_fields=["last_used_at"])
     return workspace
 
@@ -240,7 +240,7 @@ async def _shared_workspace(issue: Issue) -> ExecutionWorkspace:
                 f"{issue.identifier} reuses the workspace of {source.identifier}, "
                 f"{workspace.name}, which is {workspace.status.value}."
             )
-        workspace.last_used_at = datetime.now(timezone.utc)
+        workspace.last_used_at = datetime.now(UTC)
         await workspace.save(update_fields=["last_used_at"])
         return workspace
     raise InvalidInput(
@@ -258,7 +258,7 @@ async def _primary_workspace(
         status__not_in=[s.value for s in CLOSED],
     ).first()
     if existing is not None:
-        existing.last_used_at = datetime.now(timezone.utc)
+        existing.last_used_at = datetime.now(UTC)
         await existing.save(update_fields=["last_used_at"])
         return existing
     environment = await Environment.get(id=project_workspace.environment_id)  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from worksite.domain.auth import OPERATOR
@@ -48,7 +48,7 @@ async def refresh(workspace_ids: list[UUID]) -> None:
 
 async def sweep(settings: Settings, now: datetime | None = None) -> int:
     """Close every workspace whose time has come; returns how many were archived."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     archived = 0
     projects = await Project.filter(cleanup_retention_seconds__not_isnull=True)
     for project in projects:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 from worksite.domain import operations, services
@@ -140,7 +140,7 @@ async def _run_steps(
         workspace.close_steps_done = done
         await workspace.save(update_fields=["close_steps_done", "saved_work_ref"])
     workspace.status = WorkspaceStatus.ARCHIVED
-    workspace.closed_at = datetime.now(timezone.utc)
+    workspace.closed_at = datetime.now(UTC)
     workspace.cleanup_reason = None
     await workspace.save(update_fields=["status", "closed_at", "cleanup_reason"])
     log.info("workspace %s archived", workspace.name)

@@ -153,7 +153,7 @@ class Runs:
         """Look at every run on an SSH host among these, concurrently."""
         remote = [id for id in operation_ids if id in self.hosts]
         looks = await asyncio.gather(*(self._look(id) for id in remote))
-        self.looks.update(zip(remote, looks))
+        self.looks.update(zip(remote, looks, strict=True))
 
     def reachable(self, operation_id: UUID | None) -> bool:
         return self.looks.get(operation_id) is not UNREACHABLE  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -120,7 +120,7 @@ async def finish(
     directory = log_dir(settings, operation)
     operation.exit_code = exit_code
     operation.status = OperationStatus.SUCCEEDED if succeeded else OperationStatus.FAILED
-    operation.finished_at = datetime.now(timezone.utc)
+    operation.finished_at = datetime.now(UTC)
     operation.stdout_excerpt = logs.excerpt(directory, "stdout")
     operation.stderr_excerpt = logs.excerpt(directory, "stderr")
     await operation.save(update_fields=[
@@ -155,7 +155,7 @@ async def finish_once(
     values = {
         "exit_code": exit_code,
         "status": OperationStatus.SUCCEEDED if succeeded else OperationStatus.FAILED,
-        "finished_at": datetime.now(timezone.utc),
+        "finished_at": datetime.now(UTC),
         "stdout_excerpt": logs.excerpt(directory, "stdout"),
         "stderr_excerpt": stderr,
     }

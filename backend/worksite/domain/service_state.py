@@ -9,7 +9,7 @@ nothing. Every change is published on `service-status:<workspace id>`.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from worksite.domain import operations
 from worksite.events import bus, services_topic
@@ -37,7 +37,7 @@ async def label(service: RuntimeService) -> str:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def mark_ready(

@@ -44,9 +44,9 @@ from worksite.domain.workspaces import get_workspace
 from worksite.events import bus
 from worksite.models import ExecutionWorkspace, Operation, RuntimeService
 from worksite.models.enums import OperationCategory, ServiceHealth, ServiceStatus
-from worksite.runtime import logs
 from worksite.providers.host import WorkspaceHost, wait_ended
 from worksite.providers.ssh import SshError
+from worksite.runtime import logs
 from worksite.runtime.processes import SupervisorError
 from worksite.settings import Settings
 

@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -63,11 +63,11 @@ class Subscription:
         self.topics = topics
         self._queue: asyncio.Queue[Event | Resync] = asyncio.Queue(size)
         # When the subscriber last had every event published until then.
-        self.caught_up_at = datetime.now(timezone.utc)
+        self.caught_up_at = datetime.now(UTC)
 
     async def get(self) -> Event | Resync:
         if self._queue.empty():
-            self.caught_up_at = datetime.now(timezone.utc)
+            self.caught_up_at = datetime.now(UTC)
         return await self._queue.get()
 
     def empty(self) -> bool:

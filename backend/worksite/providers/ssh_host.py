@@ -452,8 +452,8 @@ class SshHost:
         output = await self._new_bytes(run_dir, local_dir, logs.OUTPUT)
         await self._append_new(run_dir, local_dir, logs.INDEX)
         if output:
-            with (local_dir / logs.OUTPUT).open("ab") as copy:
-                copy.write(output)
+            with copy.open("ab") as file:
+                file.write(output)
         return len(output)
 
     # Helpers

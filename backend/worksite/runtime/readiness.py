@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 

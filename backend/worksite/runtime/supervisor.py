@@ -312,10 +312,10 @@ def make_reserve(run_dir: Path) -> Path | None:
 def open_logs(run_dir: Path) -> Iterator[Logs]:
     names = ("stdout.log", "stderr.log", "output.log", "output.idx")
     with contextlib.ExitStack() as stack:
-        files = [
+        stdout, stderr, output, index = (
             stack.enter_context(open(run_dir / name, "wb", buffering=0)) for name in names
-        ]
-        logs = Logs(*files, run_dir=run_dir)
+        )
+        logs = Logs(stdout, stderr, output, index, run_dir=run_dir)
         try:
             yield logs
         finally:

@@ -11,9 +11,9 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, TypeVar
 
+from worksite import metrics
 from worksite.api.context import Info
 from worksite.api.errors import as_error
-from worksite import metrics
 from worksite.api.loaders import Loaders
 from worksite.domain.errors import WorksiteError
 

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from worksite.api.context import Info
+from worksite.api.types.close import CloseReadiness, close_readiness_type
 from worksite.api.types.enums import (
     CommandKind,
     ProviderType,
@@ -23,7 +24,6 @@ from worksite.api.types.project import (
     project_type,
     project_workspace_type,
 )
-from worksite.api.types.close import CloseReadiness, close_readiness_type
 from worksite.api.types.service import RuntimeService, service_type
 from worksite.domain import close, operations, runtime_config
 from worksite.domain.workspaces import effective_command
