@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import OPERATOR_TOKEN
+from tests.conftest import OPERATOR_TOKEN  # importing it also sets a git identity
 from tests.support.bad_input import WorldRunner, cases, make_repo, run_case
 from tests.support.postgres import PostgresCluster
 from tests.support.supervisors import stop_supervisors
@@ -78,7 +78,7 @@ def run(options: argparse.Namespace, tmp: Path, url: str) -> int:
             counts: Counter[str] = Counter()
             try:
                 counts = run_case(runner, case, options.examples, options.seed)
-            except Exception as error:
+            except Exception as error:  # reported and counted; the run goes on
                 failures.append((case.name, "".join(traceback.format_exception_only(error))))
                 counts["FAILED"] += 1
             total.update(counts)
