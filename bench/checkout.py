@@ -66,7 +66,9 @@ async def measure(repo: Path, root: Path, runs: int) -> tuple[list[float], list[
     """
     database = root / "bench.sqlite3"
     await db.migrate(f"sqlite://{database}")
-    settings = Settings(data_dir=root / "data", database_url=f"sqlite://{database}", operator_token="bench")
+    settings = Settings(
+        data_dir=root / "data", database_url=f"sqlite://{database}", operator_token="bench"
+    )
     settings.data_dir.mkdir()
     app = create_app(settings, migrate=False)
     ours, theirs = [], []
@@ -77,7 +79,10 @@ async def measure(repo: Path, root: Path, runs: int) -> tuple[list[float], list[
             project = await api.project("BENCH")
             await api.project_workspace(project["id"], cwd=str(repo), baseRef="main")
             agent_id, token = await api.agent()
-            issues = [await api.issue(project["id"], f"Task {n}", assigneeId=agent_id) for n in range(runs)]
+            issues = [
+                await api.issue(project["id"], f"Task {n}", assigneeId=agent_id)
+                for n in range(runs)
+            ]
 
             async def checkout(issue: dict) -> float:
                 started = time.perf_counter()
@@ -104,7 +109,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument(
-        "--dir", default=None,
+        "--dir",
+        default=None,
         help="where to make the repository and worktrees (default: the system temp dir;"
         " /dev/shm takes the disk out of the figures)",
     )
@@ -115,9 +121,15 @@ def main() -> None:
         worksite_times, git_times = asyncio.run(measure(repo, root, args.runs))
     ours, theirs = statistics.median(worksite_times), statistics.median(git_times)
     pairs = statistics.median(o / t for o, t in zip(worksite_times, git_times, strict=True))
-    print(f"repository: {args.files} files in {args.dir or tempfile.gettempdir()}; runs: {len(worksite_times)} each, interleaved")
-    print(f"git worktree add -b   median {theirs * 1000:7.1f} ms  (min {min(git_times) * 1000:.1f})")
-    print(f"checkoutIssue         median {ours * 1000:7.1f} ms  (min {min(worksite_times) * 1000:.1f})")
+    print(
+        f"repository: {args.files} files in {args.dir or tempfile.gettempdir()}; runs: {len(worksite_times)} each, interleaved"
+    )
+    print(
+        f"git worktree add -b   median {theirs * 1000:7.1f} ms  (min {min(git_times) * 1000:.1f})"
+    )
+    print(
+        f"checkoutIssue         median {ours * 1000:7.1f} ms  (min {min(worksite_times) * 1000:.1f})"
+    )
     print(f"ratio of medians      {ours / theirs:.2f}x  (target <= 1.30x)")
     print(f"median pair ratio     {pairs:.2f}x")
 

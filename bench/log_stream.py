@@ -94,12 +94,18 @@ def make_repository(root: Path) -> Path:
     repo = root / "repo"
     repo.mkdir()
     (repo / "README.md").write_text("# bench\n")
-    for args in (["init", "-q", "--initial-branch=main"], ["add", "."], ["commit", "-q", "-m", "first"]):
+    for args in (
+        ["init", "-q", "--initial-branch=main"],
+        ["add", "."],
+        ["commit", "-q", "-m", "first"],
+    ):
         subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
     return repo
 
 
-async def produce(api: Api, server: ServerProcess, root: Path, key: str, script: str) -> GatedProvision:
+async def produce(
+    api: Api, server: ServerProcess, root: Path, key: str, script: str
+) -> GatedProvision:
     run = GatedProvision(api, root / "repo", root, script, key=key)
     async with GraphQLWebSocket.connect(server.ws_url, TOKEN) as client:
         run.operation_id = await run.start(client)  # type: ignore[attr-defined]
@@ -134,7 +140,9 @@ async def follower_read(run_dir: Path) -> tuple[int, float]:
     return lines, time.perf_counter() - started
 
 
-async def throughput(api: Api, server: ServerProcess, root: Path, lines: int, subscribers: int) -> None:
+async def throughput(
+    api: Api, server: ServerProcess, root: Path, lines: int, subscribers: int
+) -> None:
     run = await produce(api, server, root, "THR", numbered_lines_script(lines))
     result = await run.finished()
     assert result["__typename"] == "CheckoutIssueSuccess", result
@@ -151,9 +159,13 @@ async def throughput(api: Api, server: ServerProcess, root: Path, lines: int, su
     report("1 subscriber", counted, time.perf_counter() - started)
 
     started, cpu = time.perf_counter(), cpu_seconds(server)
-    counts = await asyncio.gather(*(subscriber_lines(server, operation_id) for _ in range(subscribers)))
+    counts = await asyncio.gather(
+        *(subscriber_lines(server, operation_id) for _ in range(subscribers))
+    )
     seconds = time.perf_counter() - started
-    server_cpu, client_cpu = (now - before for now, before in zip(cpu_seconds(server), cpu, strict=True))
+    server_cpu, client_cpu = (
+        now - before for now, before in zip(cpu_seconds(server), cpu, strict=True)
+    )
     assert all(count == lines for count in counts), counts
     report(f"{subscribers} subscribers, all together", sum(counts), seconds)
     print(f"  {'each of them':<34} {lines / seconds:>14,.0f} lines/s")
@@ -170,7 +182,8 @@ async def latency(api: Api, server: ServerProcess, root: Path, seconds: int) -> 
     delays: list[float] = []
     async with GraphQLWebSocket.connect(server.ws_url, TOKEN) as client:
         subscription = await client.subscribe(
-            OPERATION_LOG, {"operationId": run.operation_id, "offset": 0}  # type: ignore[attr-defined]
+            OPERATION_LOG,
+            {"operationId": run.operation_id, "offset": 0},  # type: ignore[attr-defined]
         )
         run.open_gate()
         pending = ""

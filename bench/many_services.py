@@ -46,8 +46,13 @@ def main() -> None:
     args = parser.parse_args()
 
     commands = [
-        {"name": "web", "kind": "service", "command": LISTENER, "port": "auto",
-         "readiness": {"tcp": "auto", "timeoutSeconds": 60}},
+        {
+            "name": "web",
+            "kind": "service",
+            "command": LISTENER,
+            "port": "auto",
+            "readiness": {"tcp": "auto", "timeoutSeconds": 60},
+        },
         *(
             {"name": f"worker{n}", "kind": "service", "command": "sleep 3600"}
             for n in range(args.per_workspace - 1)
@@ -82,10 +87,14 @@ def main() -> None:
     print(f"{total} services in {args.workspaces} workspaces")
     print(f"  starting all (wait for ready), 8 clients at once: {start_all:.2f} s")
     print(f"  server RSS: {rss / 1024:.1f} MiB ({baseline / 1024:.1f} MiB before the services)")
-    print(f"  idle CPU over {args.idle_seconds:g} s: server {server_cpu:.2f} % of one core, "
-          f"all {total} supervisors together {supervisors_cpu:.2f} %")
-    print(f"  after SIGTERM and a new server: adoption of {adopted} services took "
-          f"{float(adoption):.3f} s; /healthz answered {restarted:.2f} s after launch")
+    print(
+        f"  idle CPU over {args.idle_seconds:g} s: server {server_cpu:.2f} % of one core, "
+        f"all {total} supervisors together {supervisors_cpu:.2f} %"
+    )
+    print(
+        f"  after SIGTERM and a new server: adoption of {adopted} services took "
+        f"{float(adoption):.3f} s; /healthz answered {restarted:.2f} s after launch"
+    )
     print(f"  services running after the restart: {still} of {total}")
     assert still == total
 

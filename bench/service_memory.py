@@ -67,15 +67,21 @@ def main() -> None:
         median, largest = mib(values[count // 2]), mib(values[-1])
         print(f"  supervisor {name.upper()}: median {median}, max {largest}")
     if wrappers:
-        print(f"  `sh -c` wrappers still running: {len(wrappers)}, "
-              f"USS {mib(sum(w['uss'] for w in wrappers) / len(wrappers))} each")
+        print(
+            f"  `sh -c` wrappers still running: {len(wrappers)}, "
+            f"USS {mib(sum(w['uss'] for w in wrappers) / len(wrappers))} each"
+        )
     else:
         print("  `sh -c` wrapper: none left (the shell execs the command)")
     growth = (server_after - server_before) / max(1, count)
-    print(f"  server RSS growth: {mib(growth)} per service "
-          f"({mib(server_before)} before, {mib(server_after)} after)")
-    print("USS is what one more service costs; PSS adds its share of the interpreter's "
-          "pages, which every supervisor and the server share.")
+    print(
+        f"  server RSS growth: {mib(growth)} per service "
+        f"({mib(server_before)} before, {mib(server_after)} after)"
+    )
+    print(
+        "USS is what one more service costs; PSS adds its share of the interpreter's "
+        "pages, which every supervisor and the server share."
+    )
 
 
 def _is_shell(pid: int) -> bool:

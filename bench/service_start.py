@@ -34,7 +34,8 @@ def direct_start(command: str) -> float:
     port = free_port()
     started = time.monotonic()
     process = subprocess.Popen(
-        ["/bin/sh", "-c", command], env={**os.environ, "PORT": str(port)},
+        ["/bin/sh", "-c", command],
+        env={**os.environ, "PORT": str(port)},
         start_new_session=True,
     )
     try:
@@ -57,7 +58,10 @@ def main() -> None:
     args = parser.parse_args()
 
     service = {
-        "name": "web", "kind": "service", "command": LISTENER, "port": "auto",
+        "name": "web",
+        "kind": "service",
+        "command": LISTENER,
+        "port": "auto",
         "readiness": {"tcp": "auto", "timeoutSeconds": 30},
     }
     client_side, server_side = [], []

@@ -60,8 +60,10 @@ def main() -> None:
             print(f"  ssh host true                {summary(plain)}")
             print(f"  ratio of medians: {statistics.median(job) / statistics.median(plain):.2f}")
             ssh.logins_before = ssh.logins()
-            print(f"Concurrent services over one pooled SSH connection "
-                  f"({PER_WORKSPACE} per workspace, idle {args.idle_seconds:g} s each step):")
+            print(
+                f"Concurrent services over one pooled SSH connection "
+                f"({PER_WORKSPACE} per workspace, idle {args.idle_seconds:g} s each step):"
+            )
             for total in steps:
                 if not ssh.sustain(total, args.idle_seconds):
                     break
@@ -82,9 +84,13 @@ class SshWorkspaces:
             """mutation($input: CreateEnvironmentInput!) { createEnvironment(input: $input) {
                  ... on Environment { id } ... on Error { message } } }""",
             input={
-                "name": "bench-host", "host": "127.0.0.1", "port": sshd.port,
-                "user": sshd.user, "privateKey": sshd.user_private_key,
-                "hostKey": sshd.host_public_key, "rootDir": str(host_root),
+                "name": "bench-host",
+                "host": "127.0.0.1",
+                "port": sshd.port,
+                "user": sshd.user,
+                "privateKey": sshd.user_private_key,
+                "hostKey": sshd.host_public_key,
+                "rootDir": str(host_root),
             },
         )
         commands: list[dict[str, Any]] = [{"name": "true", "kind": "job", "command": "true"}]
@@ -100,8 +106,11 @@ class SshWorkspaces:
             """mutation($input: CreateProjectWorkspaceInput!) {
                  createProjectWorkspace(input: $input) { ... on ProjectWorkspace { id } } }""",
             input={
-                "projectId": self.project, "name": "main", "repoUrl": f"file://{make_repo(root)}",
-                "baseRef": "main", "environmentId": environment["id"],
+                "projectId": self.project,
+                "name": "main",
+                "repoUrl": f"file://{make_repo(root)}",
+                "baseRef": "main",
+                "environmentId": environment["id"],
                 "runtimeConfig": {"commands": commands},
             },
         )
@@ -114,8 +123,11 @@ class SshWorkspaces:
         issue = self.client.call(
             """mutation($input: CreateIssueInput!) { createIssue(input: $input) {
                  ... on Issue { id } } }""",
-            input={"projectId": self.project, "title": f"Task {len(self.ids)}",
-                   "assigneeId": self.agent},
+            input={
+                "projectId": self.project,
+                "title": f"Task {len(self.ids)}",
+                "assigneeId": self.agent,
+            },
         )
         checkout = self.client.call(
             """mutation($id: ID!) { checkoutIssue(issueId: $id) {
@@ -139,9 +151,11 @@ class SshWorkspaces:
         job = timed(lambda: check_job(self.client, wanted[0]))
         logins = self.logins() - self.logins_before
         holds = running == total and logins == 0
-        print(f"  {total:4d} services: started in {start_all:6.2f} s; running after idle: "
-              f"{running}; a `true` job then took {job * 1000:.0f} ms; new SSH logins by "
-              f"the server: {logins}{'' if holds else '  <- does not hold'}")
+        print(
+            f"  {total:4d} services: started in {start_all:6.2f} s; running after idle: "
+            f"{running}; a `true` job then took {job * 1000:.0f} ms; new SSH logins by "
+            f"the server: {logins}{'' if holds else '  <- does not hold'}"
+        )
         return holds
 
     def logins(self) -> int:
@@ -166,10 +180,23 @@ def plain_ssh(sshd: SshServer, root: Path) -> None:
     if not known_hosts.exists():
         known_hosts.write_text(f"[127.0.0.1]:{sshd.port} {sshd.host_public_key}\n")
     subprocess.run(
-        ["ssh", "-i", str(sshd.user_key), "-p", str(sshd.port), "-o", "BatchMode=yes",
-         "-o", f"UserKnownHostsFile={known_hosts}", "-o", "StrictHostKeyChecking=yes",
-         f"{sshd.user}@127.0.0.1", "true"],
-        check=True, capture_output=True,
+        [
+            "ssh",
+            "-i",
+            str(sshd.user_key),
+            "-p",
+            str(sshd.port),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"UserKnownHostsFile={known_hosts}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            f"{sshd.user}@127.0.0.1",
+            "true",
+        ],
+        check=True,
+        capture_output=True,
     )
 
 

@@ -33,7 +33,7 @@ PYTHON = shlex.quote(sys.executable)
 LISTENER = (
     f"exec {PYTHON} -S -c 'import os, socket, time\n"
     "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-    "s.bind((\"127.0.0.1\", int(os.environ[\"PORT\"]))); s.listen(); time.sleep(3600)'"
+    's.bind(("127.0.0.1", int(os.environ["PORT"]))); s.listen(); time.sleep(3600)\''
 )
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -61,7 +61,9 @@ class Server(ServerProcess):
 class Client:
     def __init__(self, server: Server) -> None:
         self.http = httpx2.Client(
-            base_url=server.url, trust_env=False, timeout=300,
+            base_url=server.url,
+            trust_env=False,
+            timeout=300,
             headers={"Authorization": f"Bearer {TOKEN}"},
         )
 
@@ -95,8 +97,11 @@ def make_repo(root: Path) -> Path:
     repo = root / "repo"
     repo.mkdir()
     env = {
-        **os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@invalid",
-        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@invalid",
+        **os.environ,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@invalid",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@invalid",
     }
     for args in (
         ["init", "--quiet", "--initial-branch=main"],
@@ -106,9 +111,7 @@ def make_repo(root: Path) -> Path:
     return repo
 
 
-def workspaces(
-    client: Client, repo: Path, commands: list[dict[str, Any]], count: int
-) -> list[str]:
+def workspaces(client: Client, repo: Path, commands: list[dict[str, Any]], count: int) -> list[str]:
     """Ids of `count` isolated workspaces (worktrees) of one project with these commands."""
     project = client.call(
         'mutation { createProject(input: {key: "BEN", name: "Bench"}) { ... on Project { id } } }'
@@ -117,7 +120,10 @@ def workspaces(
         """mutation($input: CreateProjectWorkspaceInput!) {
              createProjectWorkspace(input: $input) { ... on ProjectWorkspace { id } } }""",
         input={
-            "projectId": project["id"], "name": "main", "cwd": str(repo), "baseRef": "main",
+            "projectId": project["id"],
+            "name": "main",
+            "cwd": str(repo),
+            "baseRef": "main",
             "runtimeConfig": {"commands": commands},
         },
     )
@@ -131,7 +137,8 @@ def workspaces(
             """mutation($input: CreateIssueInput!) { createIssue(input: $input) {
                  ... on Issue { id } } }""",
             input={
-                "projectId": project["id"], "title": f"Task {number}",
+                "projectId": project["id"],
+                "title": f"Task {number}",
                 "assigneeId": agent["id"],
             },
         )
@@ -165,7 +172,8 @@ def memory_kib(pid: int) -> dict[str, int]:
         name, value, *_ = line.split()
         fields[name.rstrip(":")] = int(value)
     return {
-        "rss": fields["Rss"], "pss": fields["Pss"],
+        "rss": fields["Rss"],
+        "pss": fields["Pss"],
         "uss": fields["Private_Clean"] + fields["Private_Dirty"],
     }
 
@@ -174,8 +182,6 @@ def cpu_seconds(pid: int) -> float:
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
 
 
 supervisors = live_supervisors

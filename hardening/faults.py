@@ -102,8 +102,10 @@ class Api:
 
     def post(self, query: str, token: str = TOKEN, **variables: Any) -> httpx2.Response:
         return httpx2.post(
-            self.url, json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"}, timeout=self.timeout,
+            self.url,
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=self.timeout,
             trust_env=False,
         )
 
@@ -144,20 +146,31 @@ class Scene:
     def prepare(self) -> None:
         project = self.api.ok(CREATE_PROJECT, input={"key": "KIL", "name": "Kill rounds"})
         self.project_id = project["id"]
-        self.api.ok(CREATE_PROJECT_WORKSPACE, input={
-            "projectId": self.project_id, "name": "main", "cwd": str(self.repo),
-            "baseRef": "main", "provisionCommand": "echo provisioning; sleep 0.6",
-            "cleanupCommand": "sleep 0.6", "runtimeConfig": {"commands": COMMANDS},
-        })
+        self.api.ok(
+            CREATE_PROJECT_WORKSPACE,
+            input={
+                "projectId": self.project_id,
+                "name": "main",
+                "cwd": str(self.repo),
+                "baseRef": "main",
+                "provisionCommand": "echo provisioning; sleep 0.6",
+                "cleanupCommand": "sleep 0.6",
+                "runtimeConfig": {"commands": COMMANDS},
+            },
+        )
         agent = self.api.ok(CREATE_AGENT, input={"name": "killer"})
         self.agent_id, self.agent_token = agent["agent"]["id"], agent["token"]
 
     def new_issue(self) -> str:
         self.issues += 1
-        issue = self.api.ok(CREATE_ISSUE, input={
-            "projectId": self.project_id, "title": f"Round {self.issues}",
-            "assigneeId": self.agent_id,
-        })
+        issue = self.api.ok(
+            CREATE_ISSUE,
+            input={
+                "projectId": self.project_id,
+                "title": f"Round {self.issues}",
+                "assigneeId": self.agent_id,
+            },
+        )
         return str(issue["id"])
 
     def checkout(self, issue_id: str) -> dict[str, Any]:
@@ -199,9 +212,7 @@ class RoundResult:
     problems: list[str]
 
 
-def kill_round(
-    number: int, kind: str, delay: float, server: Server, scene: Scene
-) -> RoundResult:
+def kill_round(number: int, kind: str, delay: float, server: Server, scene: Scene) -> RoundResult:
     """Start the operation, SIGKILL the server after `delay`, restart, check."""
     call = operation_of(kind, scene)
     outcome: dict[str, Any] = {}
@@ -352,10 +363,15 @@ def lost_work(scene: Scene, workspaces: list[dict[str, Any]]) -> list[str]:
         if path.exists():
             continue
         ref = (by_id.get(workspace_id) or {}).get("savedWorkRef")
-        saved = ref and subprocess.run(
-            ["git", "cat-file", "-e", f"{ref}:{PRECIOUS}"], cwd=scene.repo,
-            capture_output=True,
-        ).returncode == 0
+        saved = (
+            ref
+            and subprocess.run(
+                ["git", "cat-file", "-e", f"{ref}:{PRECIOUS}"],
+                cwd=scene.repo,
+                capture_output=True,
+            ).returncode
+            == 0
+        )
         if not saved:
             problems.append(f"{path} is gone and not saved (ref {ref})")
     return problems
@@ -395,7 +411,10 @@ class KillReport:
 
 
 def kill_rounds(
-    rounds: int, seed: int, database_url: str | None, kinds: tuple[str, ...] = KINDS,
+    rounds: int,
+    seed: int,
+    database_url: str | None,
+    kinds: tuple[str, ...] = KINDS,
     report: Callable[[str], None] = lambda line: None,
 ) -> KillReport:
     """Run `rounds` kill rounds against a fresh server; kinds cycle in a seeded order."""
@@ -511,7 +530,9 @@ async def database_outage(cluster: PostgresCluster, database_url: str) -> Outage
                     (SMALL_QUERY, {}),
                     (RUN_JOB, {"id": workspace_id, "name": "tests"}),
                 ):
-                    report.answers.append(await asyncio.to_thread(answer, scene.api, query, variables))
+                    report.answers.append(
+                        await asyncio.to_thread(answer, scene.api, query, variables)
+                    )
                 report.service_alive = pid_alive(web["pid"])
                 report.subscription_open = client.websocket.state.name == "OPEN"
 
@@ -520,18 +541,25 @@ async def database_outage(cluster: PostgresCluster, database_url: str) -> Outage
                 started = time.monotonic()
                 await asyncio.to_thread(scene.api.ok, RESTART, id=workspace_id, name="web")
                 report.event_in = await event_after(client, stream, web["pid"], started)
-            report.monitor_in = await asyncio.to_thread(monitor_records_a_job, scene.api, workspace_id)
+            report.monitor_in = await asyncio.to_thread(
+                monitor_records_a_job, scene.api, workspace_id
+            )
         finally:
             server.stop()
             stop_supervisors(data_dir)
 
     for what, status, seconds, message in report.answers:
         if seconds > OUTAGE_ANSWER_LIMIT or "unavailable" not in message.lower():
-            report.problems.append(f"{what} while down: HTTP {status} in {seconds:.1f} s: {message}")
+            report.problems.append(
+                f"{what} while down: HTTP {status} in {seconds:.1f} s: {message}"
+            )
     if not report.service_alive:
         report.problems.append("the service died with the database")
-    for label, value in (("query", report.recovered_in), ("event", report.event_in),
-                         ("monitor", report.monitor_in)):
+    for label, value in (
+        ("query", report.recovered_in),
+        ("event", report.event_in),
+        ("monitor", report.monitor_in),
+    ):
         if value is None:
             report.problems.append(f"no {label} after PostgreSQL came back")
     return report
@@ -558,9 +586,7 @@ def answer(api: Api, query: str, variables: dict[str, Any]) -> tuple[str, int, f
     for value in (body.get("data") or {}).values():
         if isinstance(value, dict) and value.get("message"):
             messages.append(value["message"])
-    codes = [
-        (error.get("extensions") or {}).get("code") for error in body.get("errors") or []
-    ]
+    codes = [(error.get("extensions") or {}).get("code") for error in body.get("errors") or []]
     text = "; ".join(messages) or "no error"
     if any(codes):
         text += f" (code {', '.join(str(code) for code in codes)})"
@@ -625,10 +651,7 @@ TMPFS_SIZE = "2m"
 BALLAST_BYTES = 1024 * 1024
 TRUNCATED = "[worksite: log truncated: no space left on device]"
 # Writes 64 KiB chunks as fast as the pipe takes them, forever.
-NOISY = (
-    f"exec {sys.executable} -S -c 'import os\nwhile True: os.write(1, b\"x\" * 65535 + "
-    f"b\"\\n\")'"
-)
+NOISY = f'exec {sys.executable} -S -c \'import os\nwhile True: os.write(1, b"x" * 65535 + b"\\n")\''
 DISK_COMMANDS = [
     {"name": "noisy", "kind": "service", "command": NOISY},
     {"name": "hello", "kind": "job", "command": "echo hello after the disk was freed"},
@@ -674,7 +697,8 @@ def small_tmpfs(path: Path, size: str = TMPFS_SIZE) -> Iterator[Path]:
     path.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise RuntimeError(
@@ -710,10 +734,16 @@ def _fill_and_free(
     scene = Scene(api, make_repo(root), data_dir)
     project = api.ok(CREATE_PROJECT, input={"key": "DSK", "name": "Disk full"})
     scene.project_id = project["id"]
-    api.ok(CREATE_PROJECT_WORKSPACE, input={
-        "projectId": scene.project_id, "name": "main", "cwd": str(scene.repo),
-        "baseRef": "main", "runtimeConfig": {"commands": DISK_COMMANDS},
-    })
+    api.ok(
+        CREATE_PROJECT_WORKSPACE,
+        input={
+            "projectId": scene.project_id,
+            "name": "main",
+            "cwd": str(scene.repo),
+            "baseRef": "main",
+            "runtimeConfig": {"commands": DISK_COMMANDS},
+        },
+    )
     agent = api.ok(CREATE_AGENT, input={"name": "writer"})
     scene.agent_id, scene.agent_token = agent["agent"]["id"], agent["token"]
     workspace_id = scene.fresh_workspace()["id"]
@@ -779,7 +809,9 @@ def job_outcome(api: Api, workspace_id: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/harden faults", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="scripts/harden faults", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--rounds", type=int, default=12, help="kill rounds per database")
     parser.add_argument("--seed", type=int, default=None, help="seed of the kill rounds")
     parser.add_argument("--only", choices=("kill", "database", "disk"), default=None)
@@ -791,9 +823,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if options.only in (None, "kill"):
         reports = [kill_rounds(options.rounds, seed, None, report=say)]
-        reports.append(with_cluster(
-            lambda cluster, url: kill_rounds(options.rounds, seed, url, report=say)
-        ))
+        reports.append(
+            with_cluster(lambda cluster, url: kill_rounds(options.rounds, seed, url, report=say))
+        )
         for kill_report in reports:
             print("\n".join(kill_report.lines()))
             failed |= kill_report.passed < len(kill_report.results)

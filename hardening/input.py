@@ -32,11 +32,18 @@ from worksite.settings import Settings
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=200, help="examples per mutation")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="random seed; without one the examples are derandomized")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="random seed; without one the examples are derandomized",
+    )
     parser.add_argument("--only", nargs="*", default=None, help="mutation names to run")
-    parser.add_argument("--postgres", action="store_true",
-                        help="run on a throwaway PostgreSQL cluster instead of SQLite")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="run on a throwaway PostgreSQL cluster instead of SQLite",
+    )
     options = parser.parse_args()
 
     # Every case is refused on purpose and the app would log each refusal; internal
@@ -68,8 +75,10 @@ def run(options: argparse.Namespace, tmp: Path, url: str) -> int:
     total: Counter[str] = Counter()
     failures: list[tuple[str, str]] = []
     backend = "PostgreSQL" if options.postgres else "SQLite"
-    print(f"bad input: {options.examples} examples per mutation on {backend}, "
-          f"seed {options.seed if options.seed is not None else 'derandomized'}")
+    print(
+        f"bad input: {options.examples} examples per mutation on {backend}, "
+        f"seed {options.seed if options.seed is not None else 'derandomized'}"
+    )
     print(f"{'mutation':34} {'cases':>6} {'seconds':>8}  answers")
     runner = WorldRunner()
     with runner.running(settings, OPERATOR_TOKEN, make_repo(tmp / "repo"), tmp / "outside"):
@@ -83,10 +92,15 @@ def run(options: argparse.Namespace, tmp: Path, url: str) -> int:
                 counts["FAILED"] += 1
             total.update(counts)
             answers = ", ".join(f"{kind} {n}" for kind, n in counts.most_common())
-            print(f"{case.name:34} {sum(counts.values()):6} "
-                  f"{time.monotonic() - started:8.1f}  {answers}", flush=True)
-    print(f"{'total':34} {sum(total.values()):6}           "
-          + ", ".join(f"{kind} {n}" for kind, n in total.most_common()))
+            print(
+                f"{case.name:34} {sum(counts.values()):6} "
+                f"{time.monotonic() - started:8.1f}  {answers}",
+                flush=True,
+            )
+    print(
+        f"{'total':34} {sum(total.values()):6}           "
+        + ", ".join(f"{kind} {n}" for kind, n in total.most_common())
+    )
     for name, text in failures:
         print(f"\nFAILED {name}:\n{text}")
     print(f"\n{len(failures)} of {len(selected)} mutations failed")

@@ -143,6 +143,7 @@ def agent_secrets(world: object) -> dict[str, str]:
 
 async def token_timing(agent_token: str, rounds: int) -> dict[str, float]:
     """Median microseconds of `authenticate` for each kind of token."""
+
     def flip(char: str) -> str:
         return "A" if char != "A" else "B"
 

@@ -107,7 +107,9 @@ def settings(tmp_path: Path, database_url: str) -> Iterator[Settings]:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     yield Settings(
-        data_dir=data_dir, database_url=database_url, operator_token=OPERATOR_TOKEN,
+        data_dir=data_dir,
+        database_url=database_url,
+        operator_token=OPERATOR_TOKEN,
         service_ports=SERVICE_PORTS,
     )
     # Services and jobs outlive the app by design; the test's end is theirs too.
@@ -150,9 +152,7 @@ async def server_api(server: ServerProcess, settings: Settings) -> AsyncIterator
 
 
 def git(cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
-    )
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
     return result.stdout.strip()
 
 

@@ -27,10 +27,14 @@ class Client:
     def __init__(self, server: ServerProcess) -> None:
         self.url = f"{server.url}/graphql"
 
-    def call(self, query: str, variables: dict | None = None, token: str = TOKEN, timeout: float = 60) -> dict:
+    def call(
+        self, query: str, variables: dict | None = None, token: str = TOKEN, timeout: float = 60
+    ) -> dict:
         answer = httpx2.post(
-            self.url, json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {token}"}, timeout=timeout,
+            self.url,
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
         )
         body = answer.json()
         assert not body.get("errors"), body
@@ -48,12 +52,30 @@ def test_sigkill_during_close_then_retry_archives_and_keeps_the_work(
     try:
         api = Client(server)
         project = api.call(CREATE_PROJECT, {"input": {"key": "PAP", "name": "p"}})
-        api.call(CREATE_PROJECT_WORKSPACE, {"input": {
-            "projectId": project["id"], "name": "main", "cwd": str(git_repo), "baseRef": "main",
-            "cleanupCommand": f"touch {started}; while [ ! -f {release} ]; do sleep 0.1; done",
-        }})
+        api.call(
+            CREATE_PROJECT_WORKSPACE,
+            {
+                "input": {
+                    "projectId": project["id"],
+                    "name": "main",
+                    "cwd": str(git_repo),
+                    "baseRef": "main",
+                    "cleanupCommand": f"touch {started}; while [ ! -f {release} ]; do sleep 0.1; done",
+                }
+            },
+        )
         agent = api.call(CREATE_AGENT, {"input": {"name": "coder"}})
-        issue = api.call(CREATE_ISSUE, {"input": {"projectId": project["id"], "title": "t", "assigneeId": agent["agent"]["id"], "status": "DONE"}})
+        issue = api.call(
+            CREATE_ISSUE,
+            {
+                "input": {
+                    "projectId": project["id"],
+                    "title": "t",
+                    "assigneeId": agent["agent"]["id"],
+                    "status": "DONE",
+                }
+            },
+        )
         workspace = api.call(CHECKOUT, {"issueId": issue["id"]}, agent["token"])["workspace"]
         (Path(workspace["cwd"]) / "precious.txt").write_text("do not lose me\n")
 

@@ -89,8 +89,11 @@ def test_the_parser_refuses_what_prometheus_would() -> None:
     good = '# TYPE a gauge\na{x="1"} 2\n'
     assert parse(good) == {("a", frozenset({("x", "1")})): 2.0}
     bad_ones = (
-        "a 1\n", "# TYPE a gauge\na{x=1} 2\n", "# TYPE a gauge\na 1\na 2\n",
-        "# TYPE a gauge\na one\n", "# TYPE a gauge\na 1",
+        "a 1\n",
+        "# TYPE a gauge\na{x=1} 2\n",
+        "# TYPE a gauge\na 1\na 2\n",
+        "# TYPE a gauge\na one\n",
+        "# TYPE a gauge\na 1",
     )
     for bad in bad_ones:
         try:

@@ -39,11 +39,19 @@ def test_readme_walkthrough_checks_an_issue_out(
     server = ServerProcess(tmp_path / "data", database_url, "readme-operator-token")
     server.start()
     try:
-        env = {**os.environ, "API": f"{server.url}/graphql", "WORKSITE_DATA_DIR": str(tmp_path / "data")}
+        env = {
+            **os.environ,
+            "API": f"{server.url}/graphql",
+            "WORKSITE_DATA_DIR": str(tmp_path / "data"),
+        }
         (tmp_path / "data" / "operator-token").write_text("readme-operator-token\n")
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", walkthrough()],
-            cwd=git_repo, env=env, capture_output=True, text=True, timeout=60,
+            cwd=git_repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     finally:
         server.stop()

@@ -11,7 +11,9 @@ from cryptography.fernet import Fernet
 from worksite import secretbox
 from worksite.settings import Settings, load_settings
 
-KEY_TEXT = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretmaterial\n-----END OPENSSH PRIVATE KEY-----\n"
+KEY_TEXT = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretmaterial\n-----END OPENSSH PRIVATE KEY-----\n"
+)
 
 
 def settings_in(data_dir: Path, secret_key: str | None = None) -> Settings:
@@ -34,8 +36,11 @@ def test_a_key_file_is_made_once_and_opens_what_it_sealed(tmp_path: Path) -> Non
 def test_the_key_from_the_environment_is_used_and_no_file_is_made(tmp_path: Path) -> None:
     key = Fernet.generate_key().decode()
     settings = load_settings(
-        {"WORKSITE_DATA_DIR": str(tmp_path / "data"), "WORKSITE_SECRET_KEY": key,
-         "WORKSITE_TOKEN": "t"}
+        {
+            "WORKSITE_DATA_DIR": str(tmp_path / "data"),
+            "WORKSITE_SECRET_KEY": key,
+            "WORKSITE_TOKEN": "t",
+        }
     )
 
     sealed = secretbox.seal(settings, "hello")
@@ -55,7 +60,9 @@ def test_another_key_cannot_open_a_secret_and_says_so(tmp_path: Path) -> None:
 def test_a_malformed_key_is_refused_clearly(tmp_path: Path) -> None:
     settings = settings_in(tmp_path / "data", secret_key="not-a-fernet-key")
 
-    with pytest.raises(secretbox.SecretKeyError, match="WORKSITE_SECRET_KEY: expected a Fernet key"):
+    with pytest.raises(
+        secretbox.SecretKeyError, match="WORKSITE_SECRET_KEY: expected a Fernet key"
+    ):
         secretbox.seal(settings, "hello")
 
 

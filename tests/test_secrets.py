@@ -44,10 +44,13 @@ async def test_no_secret_in_any_answer_log_file_or_server_output(
     tested = await api.ok(TEST_ENVIRONMENT, {"id": environment["id"]})
     assert tested["ok"], tested  # the key was really used to log in
     ids = await workspace_with_a_service(api, git_repo)
-    scan = SecretScan({
-        "operator token": api.operator_token, "agent token": ids["token"],
-        **key_material(sshd.user_private_key),
-    })
+    scan = SecretScan(
+        {
+            "operator token": api.operator_token,
+            "agent token": ids["token"],
+            **key_material(sshd.user_private_key),
+        }
+    )
     # A rejected document quotes what it was sent; so does a bad value.
     key_literal = sshd.user_private_key.replace("\n", "\\n")
     broken = await api.post(f'mutation {{ createEnvironment(input: {{privateKey: "{key_literal}"')
@@ -73,14 +76,19 @@ async def workspace_with_a_service(api: Api, repo: Path) -> dict[str, str]:
     project = await api.project()
     web = {"name": "web", "kind": "service", "command": "echo up; exec sleep 600"}
     await api.project_workspace(
-        project["id"], cwd=str(repo), baseRef="main", provisionCommand="echo provisioned",
+        project["id"],
+        cwd=str(repo),
+        baseRef="main",
+        provisionCommand="echo provisioned",
         runtimeConfig={"commands": [web]},
     )
     agent_id, token = await api.agent()
     issue = await api.issue(project["id"], assigneeId=agent_id)
     checkout = await api.checkout(issue["id"], token)
     return {
-        "project": project["id"], "issue": issue["id"], "token": token,
+        "project": project["id"],
+        "issue": issue["id"],
+        "token": token,
         "workspace": checkout["workspace"]["id"],
         "operation": checkout["workspace"]["operations"][0]["id"],
     }
@@ -89,8 +97,10 @@ async def workspace_with_a_service(api: Api, repo: Path) -> dict[str, str]:
 async def read_every_query(api: Api, scan: SecretScan, ids: dict[str, str]) -> None:
     schema = await introspected_schema(api)
     arguments = {
-        "environment": f'id: "{ids["environment"]}"', "project": f'id: "{ids["project"]}"',
-        "executionWorkspace": f'id: "{ids["workspace"]}"', "issue": f'id: "{ids["issue"]}"',
+        "environment": f'id: "{ids["environment"]}"',
+        "project": f'id: "{ids["project"]}"',
+        "executionWorkspace": f'id: "{ids["workspace"]}"',
+        "issue": f'id: "{ids["issue"]}"',
         "operation": f'id: "{ids["operation"]}"',
     }
     assert schema.query_type is not None

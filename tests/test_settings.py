@@ -16,10 +16,13 @@ def test_service_ports_default_below_the_ephemeral_range(tmp_path: Path) -> None
 
 
 def test_service_ports_come_from_the_environment(tmp_path: Path) -> None:
-    settings = load_settings({
-        "WORKSITE_DATA_DIR": str(tmp_path), "WORKSITE_TOKEN": "t",
-        "WORKSITE_SERVICE_PORTS": "41000-41099",
-    })
+    settings = load_settings(
+        {
+            "WORKSITE_DATA_DIR": str(tmp_path),
+            "WORKSITE_TOKEN": "t",
+            "WORKSITE_SERVICE_PORTS": "41000-41099",
+        }
+    )
 
     assert settings.service_ports == range(41000, 41100)
 

@@ -138,7 +138,9 @@ class GraphQLApp(GraphQL[Context, None]):
                 decoded = json.loads(body)
             except (ValueError, RecursionError) as error:
                 reason = "nested too deeply" if isinstance(error, RecursionError) else error
-                raise limits.LimitExceeded(f"The request body is not valid JSON: {reason}.") from None
+                raise limits.LimitExceeded(
+                    f"The request body is not valid JSON: {reason}."
+                ) from None
             limits.check_body(decoded)
 
         replayed = False
@@ -172,9 +174,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
 
 def _too_large(size: str) -> str:
-    return (
-        f"The request body is {size}; the body size limit is {limits.MAX_BODY_BYTES} bytes."
-    )
+    return f"The request body is {size}; the body size limit is {limits.MAX_BODY_BYTES} bytes."
 
 
 class SinglePageApp(StaticFiles):
@@ -272,7 +272,6 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
 async def _frontend_missing(request: Request) -> Response:
     return PlainTextResponse(
         "The web app is not built: run `npm ci && npm run build` in frontend/ "
-        "(scripts/serve does it).", status_code=503
+        "(scripts/serve does it).",
+        status_code=503,
     )
-
-

@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--output", type=Path, help="write here instead of stdout")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "export-schema":
         return _export_schema(args.output)
     settings = load_settings()
@@ -45,8 +47,8 @@ def _serve(settings, host: str, port: int) -> int:  # type: ignore[no-untyped-de
     shown_host = f"[{host}]" if ":" in host else host
     # A token the server made is printed in the link, as a notebook server does; one
     # the operator set in WORKSITE_TOKEN they know, and it stays out of the output.
-    token = "<WORKSITE_TOKEN>" if os.environ.get("WORKSITE_TOKEN") else quote(
-        settings.operator_token
+    token = (
+        "<WORKSITE_TOKEN>" if os.environ.get("WORKSITE_TOKEN") else quote(settings.operator_token)
     )
     print(
         f"\nWorksite is starting on http://{shown_host}:{port}\n"
@@ -56,7 +58,10 @@ def _serve(settings, host: str, port: int) -> int:  # type: ignore[no-untyped-de
     )
     # A bigger WebSocket frame closes the connection (1009) before it is read whole.
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info",
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
         ws_max_size=MAX_WS_MESSAGE_BYTES,
     )
     return 0

@@ -81,9 +81,7 @@ async def migrate(database_url: str) -> None:
 
 
 async def connect(database_url: str) -> None:
-    await Tortoise.init(
-        config=tortoise_config(database_url), _enable_global_fallback=True
-    )
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 
 async def disconnect() -> None:
@@ -104,8 +102,12 @@ def is_unavailable(error: BaseException | None) -> bool:
     from tortoise.exceptions import DBConnectionError
 
     outage = (
-        asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
-        asyncpg.InterfaceError, DBConnectionError, ConnectionError, TimeoutError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.OperatorInterventionError,
+        asyncpg.InterfaceError,
+        DBConnectionError,
+        ConnectionError,
+        TimeoutError,
     )
     seen = 0
     while error is not None and seen < 10:

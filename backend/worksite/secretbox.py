@@ -55,9 +55,7 @@ def _fernet(settings: Settings) -> Fernet:
     try:
         return Fernet(key.encode())
     except ValueError:
-        source = "WORKSITE_SECRET_KEY" if settings.secret_key else str(
-            settings.data_dir / KEY_FILE
-        )
+        source = "WORKSITE_SECRET_KEY" if settings.secret_key else str(settings.data_dir / KEY_FILE)
         raise SecretKeyError(
             f"{source}: expected a Fernet key (32 bytes in url-safe base64, as "
             "`python3 -c 'from cryptography.fernet import Fernet; "

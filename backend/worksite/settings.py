@@ -52,13 +52,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     data_dir = Path(env.get("WORKSITE_DATA_DIR") or "./worksite-data").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    database_url = env.get("WORKSITE_DATABASE_URL") or (
-        f"sqlite://{data_dir / 'worksite.sqlite3'}"
-    )
+    database_url = env.get("WORKSITE_DATABASE_URL") or (f"sqlite://{data_dir / 'worksite.sqlite3'}")
     token = env.get("WORKSITE_TOKEN") or _stored_token(data_dir)
     interval = float(env.get("WORKSITE_CLEANUP_INTERVAL") or 60)
     return Settings(
-        data_dir=data_dir, database_url=database_url, operator_token=token,
+        data_dir=data_dir,
+        database_url=database_url,
+        operator_token=token,
         cleanup_interval=interval,
         service_ports=port_range(env.get("WORKSITE_SERVICE_PORTS") or SERVICE_PORTS),
         secret_key=env.get("WORKSITE_SECRET_KEY") or None,

@@ -34,8 +34,10 @@ async def test_mutations_and_queries_answer_each_caller_as_the_matrix_says(
     outcomes = await check_mutations_and_queries(api, world)
 
     checked = {(o.case.name, o.caller) for o in outcomes}
-    assert len(checked) == len(outcomes) == sum(
-        len(CALLERS) for case in MATRIX if case.kind != "subscription"
+    assert (
+        len(checked)
+        == len(outcomes)
+        == sum(len(CALLERS) for case in MATRIX if case.kind != "subscription")
     )
     assert any(o.expected == ALLOW for o in outcomes)
 

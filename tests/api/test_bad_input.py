@@ -23,14 +23,10 @@ EXAMPLES = 10
 CASES = {case.name: case for case in cases()}
 
 
-def world_runner(
-    tmp: Path, database_url: str
-) -> Iterator[WorldRunner]:
+def world_runner(tmp: Path, database_url: str) -> Iterator[WorldRunner]:
     data_dir = tmp / "data"
     data_dir.mkdir()
-    settings = Settings(
-        data_dir=data_dir, database_url=database_url, operator_token=OPERATOR_TOKEN
-    )
+    settings = Settings(data_dir=data_dir, database_url=database_url, operator_token=OPERATOR_TOKEN)
     runner = WorldRunner()
     try:
         with runner.running(settings, OPERATOR_TOKEN, make_repo(tmp / "repo"), tmp / "outside"):

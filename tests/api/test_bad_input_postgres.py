@@ -14,7 +14,10 @@ from tests.support.bad_input import WorldRunner, run_case
 
 EXAMPLES = 6
 ON_POSTGRES = (
-    "createProject", "updateProjectWorkspace", "createIssue", "saveExecutionWorkspace",
+    "createProject",
+    "updateProjectWorkspace",
+    "createIssue",
+    "saveExecutionWorkspace",
     "createEnvironment",
 )
 

@@ -19,7 +19,9 @@ async def setup(api: Api, repo: Path, **workspace: object) -> tuple[dict, str, s
 
 
 async def test_isolated_checkout_makes_a_worktree_on_a_new_branch(api: Api, git_repo: Path) -> None:
-    project, agent_id, token = await setup(api, git_repo, provisionCommand="echo provisioned; echo warn >&2")
+    project, agent_id, token = await setup(
+        api, git_repo, provisionCommand="echo provisioned; echo warn >&2"
+    )
     issue = await api.issue(project["id"], "Fix the login form!", assigneeId=agent_id)
 
     result = await api.checkout(issue["id"], token)
@@ -94,14 +96,19 @@ async def test_failed_provision_fails_checkout_keeps_worktree_and_retries(
     assert [op["status"] for op in provisions] == ["SUCCEEDED", "FAILED"]
 
 
-ISSUE_WORKSPACE = "query($id: ID!) { issue(id: $id) { executionWorkspace { id cwd } liveRun { id } } }"
+ISSUE_WORKSPACE = (
+    "query($id: ID!) { issue(id: $id) { executionWorkspace { id cwd } liveRun { id } } }"
+)
 
 
 async def test_reuse_takes_the_inherit_from_issues_workspace(api: Api, git_repo: Path) -> None:
     project, agent_id, token = await setup(api, git_repo)
     first = await api.issue(project["id"], "Original", assigneeId=agent_id)
     sibling = await api.issue(
-        project["id"], "Sibling", assigneeId=agent_id, workspaceMode="REUSE",
+        project["id"],
+        "Sibling",
+        assigneeId=agent_id,
+        workspaceMode="REUSE",
         inheritExecutionWorkspaceFromIssueId=first["id"],
     )
     original = await api.checkout(first["id"], token)
@@ -144,7 +151,9 @@ async def test_reuse_of_an_archived_workspace_is_refused(api: Api, git_repo: Pat
     original = await api.checkout(first["id"], token)
     await ExecutionWorkspace.filter(id=original["workspace"]["id"]).update(status="archived")
     follow_up = await api.issue(
-        project["id"], assigneeId=agent_id, workspaceMode="REUSE",
+        project["id"],
+        assigneeId=agent_id,
+        workspaceMode="REUSE",
         inheritExecutionWorkspaceFromIssueId=first["id"],
     )
 

@@ -41,7 +41,11 @@ async def test_off_by_default(api: Api, git_repo: Path) -> None:
     _, workspace = await finished_workspace(api, git_repo, None)
 
     assert await cleanup.sweep(api.settings, datetime.now(UTC) + timedelta(days=999)) == 0
-    assert await state(api, workspace["id"]) == {"status": "ACTIVE", "cleanupEligibleAt": None, "cleanupReason": None}
+    assert await state(api, workspace["id"]) == {
+        "status": "ACTIVE",
+        "cleanupEligibleAt": None,
+        "cleanupReason": None,
+    }
 
 
 async def test_finished_idle_workspace_is_scheduled_then_closed(api: Api, git_repo: Path) -> None:
@@ -114,10 +118,17 @@ async def test_retention_window_must_be_positive(api: Api) -> None:
 
 async def test_schedule_changes_reach_workspace_subscribers(api: Api, git_repo: Path) -> None:
     issue, workspace = await finished_workspace(api, git_repo, 3600)
-    owner = await api.gql("query($id: ID!) { executionWorkspace(id: $id) { project { id } } }", {"id": workspace["id"]})
-    async with bus.subscribe(workspaces_topic(owner["executionWorkspace"]["project"]["id"])) as events:
+    owner = await api.gql(
+        "query($id: ID!) { executionWorkspace(id: $id) { project { id } } }",
+        {"id": workspace["id"]},
+    )
+    async with bus.subscribe(
+        workspaces_topic(owner["executionWorkspace"]["project"]["id"])
+    ) as events:
         await api.ok(REOPEN, {"id": issue["id"]})
-        assert (await asyncio.wait_for(events.get(), 10)) == Event(events.topics[0], workspace["id"])
+        assert (await asyncio.wait_for(events.get(), 10)) == Event(
+            events.topics[0], workspace["id"]
+        )
 
         (Path(workspace["cwd"]) / "wip.txt").write_text("not committed\n")
         later = datetime.now(UTC) + timedelta(seconds=3601)

@@ -33,7 +33,9 @@ async def readiness(api: Api, workspace_id: str) -> dict:
     return (await api.gql(READINESS, {"id": workspace_id}))["executionWorkspace"]
 
 
-async def test_clean_finished_workspace_closes_and_removes_its_worktree(api: Api, git_repo: Path) -> None:
+async def test_clean_finished_workspace_closes_and_removes_its_worktree(
+    api: Api, git_repo: Path
+) -> None:
     issue, workspace, _ = await checked_out(
         api, git_repo, cleanupCommand="echo cleaning", teardownCommand="echo tearing down"
     )
@@ -41,7 +43,10 @@ async def test_clean_finished_workspace_closes_and_removes_its_worktree(api: Api
     before = await readiness(api, workspace["id"])
     assert before["closeReadiness"]["state"] == "READY"
     assert before["closeReadiness"]["steps"] == [
-        "cleanup command", "teardown command", "remove worktree", "delete branch"
+        "cleanup command",
+        "teardown command",
+        "remove worktree",
+        "delete branch",
     ]
 
     closed = await api.ok(CLOSE, {"id": workspace["id"]})
@@ -103,7 +108,8 @@ async def test_dirty_worktree_is_refused_then_forced_close_saves_the_work(
 async def test_failed_cleanup_then_retry_resumes_and_archives(api: Api, git_repo: Path) -> None:
     marker = git_repo.parent / "cleanup-may-pass"
     issue, workspace, _ = await checked_out(
-        api, git_repo,
+        api,
+        git_repo,
         cleanupCommand=f"echo cleanup ran >> {git_repo.parent}/cleanup.count; test -f {marker} || {{ echo 'port 5432 busy' >&2; exit 4; }}",
         teardownCommand=f"echo teardown ran >> {git_repo.parent}/teardown.count",
     )
@@ -113,7 +119,10 @@ async def test_failed_cleanup_then_retry_resumes_and_archives(api: Api, git_repo
 
     assert failed["status"] == "CLEANUP_FAILED"
     assert failed["cleanupReason"] == "cleanup command failed: exit code 4: port 5432 busy"
-    assert failed["operations"][0]["phase"] == "cleanup" and failed["operations"][0]["status"] == "FAILED"
+    assert (
+        failed["operations"][0]["phase"] == "cleanup"
+        and failed["operations"][0]["status"] == "FAILED"
+    )
     assert Path(workspace["cwd"]).is_dir(), "nothing removed after a failed step"
     refused = await api.checkout(issue["id"], (await api.agent("x"))[1])
     assert refused["__typename"] in ("ConflictError", "ForbiddenError")
@@ -129,7 +138,8 @@ async def test_failed_cleanup_then_retry_resumes_and_archives(api: Api, git_repo
 async def test_failed_teardown_retry_does_not_rerun_cleanup(api: Api, git_repo: Path) -> None:
     marker = git_repo.parent / "teardown-may-pass"
     issue, workspace, _ = await checked_out(
-        api, git_repo,
+        api,
+        git_repo,
         cleanupCommand=f"echo x >> {git_repo.parent}/cleanup.count",
         teardownCommand=f"test -f {marker}",
     )
@@ -156,7 +166,9 @@ async def test_primary_workspace_close_keeps_the_checkout(api: Api, git_repo: Pa
     assert (git_repo / "app.py").exists()
 
 
-async def test_archived_workspace_refuses_checkout_and_a_second_close(api: Api, git_repo: Path) -> None:
+async def test_archived_workspace_refuses_checkout_and_a_second_close(
+    api: Api, git_repo: Path
+) -> None:
     issue, workspace, token = await checked_out(api, git_repo)
     await api.ok(DONE, {"id": issue["id"]})
     await api.ok(CLOSE, {"id": workspace["id"]})
@@ -219,7 +231,10 @@ async def test_running_services_are_announced_stopped_and_keep_cleanup_away(
     issue = (await api.gql("{ issues { id } }"))["issues"][0]
     await api.ok(DONE, {"id": issue["id"]})
     project = (await api.gql("{ projects { id } }"))["projects"][0]
-    await api.ok("mutation($id: ID!) { updateProject(id: $id, input: {cleanupRetentionSeconds: 1}) { __typename } }", {"id": project["id"]})
+    await api.ok(
+        "mutation($id: ID!) { updateProject(id: $id, input: {cleanupRetentionSeconds: 1}) { __typename } }",
+        {"id": project["id"]},
+    )
 
     state = (await readiness(api, workspace.id))["closeReadiness"]
     assert "Services are running and will be stopped: web." in state["warnings"]
@@ -230,5 +245,10 @@ async def test_running_services_are_announced_stopped_and_keep_cleanup_away(
     closed = await api.ok(CLOSE, {"id": workspace.id, "force": True})
 
     assert closed["status"] == "ARCHIVED"
-    services = (await api.gql("query($id: ID!) { executionWorkspace(id: $id) { services { status } } }", {"id": workspace.id}))["executionWorkspace"]["services"]
+    services = (
+        await api.gql(
+            "query($id: ID!) { executionWorkspace(id: $id) { services { status } } }",
+            {"id": workspace.id},
+        )
+    )["executionWorkspace"]["services"]
     assert services == [{"status": "STOPPED"}]

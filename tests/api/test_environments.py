@@ -37,9 +37,14 @@ LIST = f"query {{ environments {{ {FIELDS} }} }}"
 
 def ssh_input(server: SshServer, root: Path, **changes: Any) -> dict[str, Any]:
     return {
-        "name": "build-1", "host": "127.0.0.1", "port": server.port, "user": server.user,
-        "privateKey": server.user_private_key, "hostKey": server.host_public_key,
-        "rootDir": str(root), **changes,
+        "name": "build-1",
+        "host": "127.0.0.1",
+        "port": server.port,
+        "user": server.user,
+        "privateKey": server.user_private_key,
+        "hostKey": server.host_public_key,
+        "rootDir": str(root),
+        **changes,
     }
 
 
@@ -101,7 +106,11 @@ async def test_the_private_key_is_sealed_at_rest_with_a_private_key_file(
     ],
 )
 async def test_bad_settings_name_their_field(
-    api: Api, sshd: SshServer, tmp_path: Path, changes: dict[str, Any], field: str,
+    api: Api,
+    sshd: SshServer,
+    tmp_path: Path,
+    changes: dict[str, Any],
+    field: str,
     words: str,
 ) -> None:
     result = await api.mutate(CREATE, {"input": ssh_input(sshd, tmp_path, **changes)})
@@ -149,15 +158,24 @@ async def test_an_update_changes_only_what_it_names(
 ) -> None:
     created = await create(api, sshd, tmp_path)
 
-    moved = await api.ok(UPDATE, {"id": created["id"], "input": {
-        "rootDir": str(tmp_path / "elsewhere"), "hostKey": sshd.host_fingerprint,
-    }})
+    moved = await api.ok(
+        UPDATE,
+        {
+            "id": created["id"],
+            "input": {
+                "rootDir": str(tmp_path / "elsewhere"),
+                "hostKey": sshd.host_fingerprint,
+            },
+        },
+    )
     unpinned = await api.mutate(UPDATE, {"id": created["id"], "input": {"hostKey": None}})
 
     assert moved["rootDir"] == str(tmp_path / "elsewhere")
     assert moved["hostKey"] == sshd.host_fingerprint
     assert (moved["host"], moved["port"], moved["hasPrivateKey"]) == (
-        "127.0.0.1", sshd.port, True,
+        "127.0.0.1",
+        sshd.port,
+        True,
     )
     assert unpinned["field"] == "hostKey"
 
@@ -190,9 +208,7 @@ async def test_agents_may_not_add_change_or_test_environments(
 # testEnvironment against the real sshd
 
 
-async def test_a_ready_host_passes_every_check(
-    api: Api, sshd: SshServer, tmp_path: Path
-) -> None:
+async def test_a_ready_host_passes_every_check(api: Api, sshd: SshServer, tmp_path: Path) -> None:
     created = await create(api, sshd, tmp_path)
 
     report = await api.ok(TEST, {"id": created["id"]})
@@ -235,9 +251,7 @@ async def test_a_changed_host_key_is_refused_with_a_clear_reason(
     assert sshd.host_fingerprint in check["detail"]
 
 
-async def test_an_unreachable_host_is_reported(
-    api: Api, sshd: SshServer, tmp_path: Path
-) -> None:
+async def test_an_unreachable_host_is_reported(api: Api, sshd: SshServer, tmp_path: Path) -> None:
     created = await create(api, sshd, tmp_path, port=free_port())
 
     report = await api.ok(TEST, {"id": created["id"]})

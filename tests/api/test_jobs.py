@@ -16,7 +16,8 @@ from tests.support.services import (
 )
 
 FAILING = {
-    "name": "check", "kind": "job",
+    "name": "check",
+    "kind": "job",
     "command": "echo checking; echo 'boom: 3 tests failed' >&2; exit 3",
 }
 
@@ -67,7 +68,10 @@ async def test_job_gets_its_env_a_port_and_the_workspace_variables_but_no_secret
     monkeypatch.setenv("WORKSITE_DATABASE_URL", "sqlite:///secret.sqlite3")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-key")
     printenv = {
-        "name": "printenv", "kind": "job", "command": "env | sort", "port": "auto",
+        "name": "printenv",
+        "kind": "job",
+        "command": "env | sort",
+        "port": "auto",
         "env": {"GREETING": "hello, world", "PORT": "1", "WORKSITE_ISSUE": "forged"},
     }
     workspace = await runtime_workspace(api, git_repo, [printenv])

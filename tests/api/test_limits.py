@@ -65,9 +65,7 @@ async def test_cost_multiplies_under_lists_and_is_refused_over_the_limit(api: Ap
 
     assert await errors_of(api, within) == []
     (message,) = await errors_of(api, beyond)
-    assert message.startswith(
-        f"The query cost is 11111; the cost limit is {limits.MAX_COST}"
-    )
+    assert message.startswith(f"The query cost is 11111; the cost limit is {limits.MAX_COST}")
 
 
 async def test_fragments_spread_many_times_are_costed_without_expanding_them(api: Api) -> None:
@@ -105,16 +103,16 @@ async def test_a_document_over_the_size_limit_is_refused_before_parsing(api: Api
 
 
 async def test_a_body_over_the_size_limit_is_refused_with_413(api: Api) -> None:
-    headers = {"Authorization": f"Bearer {api.operator_token}",
-               "Content-Type": "application/json"}
-    big = json.dumps({"query": "query { viewer { role } }",
-                      "variables": {"x": "a" * limits.MAX_BODY_BYTES}}).encode()
+    headers = {"Authorization": f"Bearer {api.operator_token}", "Content-Type": "application/json"}
+    big = json.dumps(
+        {"query": "query { viewer { role } }", "variables": {"x": "a" * limits.MAX_BODY_BYTES}}
+    ).encode()
 
     declared = await api.client.post("/graphql", content=big, headers=headers)
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as read
         for start in range(0, len(big), 65536):
-            yield big[start:start + 65536]
+            yield big[start : start + 65536]
 
     streamed = await api.client.post("/graphql", content=chunks(), headers=headers)
     for response in (declared, streamed):
@@ -140,14 +138,20 @@ async def test_batched_requests_are_refused_with_one_operation_per_request_asked
 
 
 async def test_invalid_unicode_and_deep_json_are_refused_naming_where(api: Api) -> None:
-    headers = {"Authorization": f"Bearer {api.operator_token}",
-               "Content-Type": "application/json"}
-    surrogate = json.dumps({
-        "query": "mutation($input: CreateAgentInput!) { createAgent(input: $input) "
-                 "{ __typename } }",
-        "variables": {"input": {"name": "\ud800"}},
-    })
-    deep = '{"query": "{ viewer { role } }", "variables": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    headers = {"Authorization": f"Bearer {api.operator_token}", "Content-Type": "application/json"}
+    surrogate = json.dumps(
+        {
+            "query": "mutation($input: CreateAgentInput!) { createAgent(input: $input) "
+            "{ __typename } }",
+            "variables": {"input": {"name": "\ud800"}},
+        }
+    )
+    deep = (
+        '{"query": "{ viewer { role } }", "variables": {"x": '
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}}"
+    )
 
     refused = await api.client.post("/graphql", content=surrogate.encode(), headers=headers)
     too_deep = await api.client.post("/graphql", content=deep.encode(), headers=headers)
@@ -157,8 +161,13 @@ async def test_invalid_unicode_and_deep_json_are_refused_naming_where(api: Api) 
         "Invalid Unicode at variables.input.name: a lone surrogate (U+D800); "
         "text must be valid UTF-8."
     )
-    in_a_key = await api.client.post("/graphql", headers=headers, content=json.dumps(
-        {"query": "{ viewer { role } }", "variables": {"x": {"\udc00": 1}}}).encode())
+    in_a_key = await api.client.post(
+        "/graphql",
+        headers=headers,
+        content=json.dumps(
+            {"query": "{ viewer { role } }", "variables": {"x": {"\udc00": 1}}}
+        ).encode(),
+    )
     assert in_a_key.status_code == 400
     assert in_a_key.json()["errors"][0]["message"].startswith(
         "Invalid Unicode at variables.x.\\udc00: a lone surrogate (U+DC00)"
@@ -172,15 +181,19 @@ async def test_invalid_unicode_and_deep_json_are_refused_naming_where(api: Api) 
 async def test_the_same_limits_apply_to_subscriptions_and_a_huge_frame_closes_the_socket(
     server: ServerProcess,
 ) -> None:
-    ok = "subscription { runChanged(projectId: \"00000000-0000-0000-0000-000000000000\") { __typename } }"
+    ok = 'subscription { runChanged(projectId: "00000000-0000-0000-0000-000000000000") { __typename } }'
     too_big = "#" + "x" * limits.MAX_DOCUMENT_BYTES + "\n" + ok
-    too_deep = "subscription { workspaceChanged(projectId: \"x\") { ... on ExecutionWorkspace { " + (
-        "derivedFrom { " * limits.MAX_DEPTH + "id" + " }" * limits.MAX_DEPTH
-    ) + " } } }"
+    too_deep = (
+        'subscription { workspaceChanged(projectId: "x") { ... on ExecutionWorkspace { '
+        + ("derivedFrom { " * limits.MAX_DEPTH + "id" + " }" * limits.MAX_DEPTH)
+        + " } } }"
+    )
 
     async with GraphQLWebSocket.connect(server.ws_url, server.token) as client:
-        for document, words in ((too_big, "document size limit"),
-                                (too_deep, "maximum operation depth")):
+        for document, words in (
+            (too_big, "document size limit"),
+            (too_deep, "maximum operation depth"),
+        ):
             message = await client.message(await client.subscribe(document))
             assert message["type"] == "error", message
             assert words in message["payload"][0]["message"]
@@ -196,7 +209,8 @@ async def test_the_same_limits_apply_to_subscriptions_and_a_huge_frame_closes_th
     # The server is still answering.
     async with httpx2.AsyncClient(base_url=server.url) as http:
         response = await http.post(
-            "/graphql", json={"query": "query { viewer { role } }"},
+            "/graphql",
+            json={"query": "query { viewer { role } }"},
             headers={"Authorization": f"Bearer {server.token}"},
         )
     assert response.json() == {"data": {"viewer": {"role": "OPERATOR"}}}
@@ -208,12 +222,16 @@ def test_the_web_apps_documents_fit_well_inside_every_limit() -> None:
     document = parse(text)
     extensions = [factory() for factory in schema.extensions]  # type: ignore[operator]
     rules = [
-        rule for extension in extensions if isinstance(extension, AddValidationRules)
+        rule
+        for extension in extensions
+        if isinstance(extension, AddValidationRules)
         for rule in extension.validation_rules
     ]
     assert sources and len(rules) == 2  # depth and aliases
     assert any(isinstance(extension, MaxTokensLimiter) for extension in extensions)
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
     cost = limits.QueryCost(schema._schema, fragments)
 
     assert validate(schema._schema, document, [*specified_rules, *rules]) == []

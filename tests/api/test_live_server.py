@@ -74,12 +74,16 @@ async def test_an_agent_follows_its_own_workspace_and_is_refused_others(
     _, stranger = await server_api.agent("stranger")  # linked to nothing
 
     async with GraphQLWebSocket.connect(server.ws_url, stranger) as client:
-        subscription = await client.subscribe(OPERATION_LOG, {"operationId": operation_id, "offset": 0})
+        subscription = await client.subscribe(
+            OPERATION_LOG, {"operationId": operation_id, "offset": 0}
+        )
         refused = [event async for event in client.values(subscription)]
     assert [event["__typename"] for event in refused] == ["ForbiddenError"]
 
     async with GraphQLWebSocket.connect(server.ws_url, run.agent_token) as client:
-        subscription = await client.subscribe(OPERATION_LOG, {"operationId": operation_id, "offset": 0})
+        subscription = await client.subscribe(
+            OPERATION_LOG, {"operationId": operation_id, "offset": 0}
+        )
         chunks = [event async for event in client.values(subscription)]
     assert "".join(chunk["content"] for chunk in chunks) == "hello\n"
 
@@ -99,7 +103,9 @@ async def test_workspace_operations_tells_of_an_operation_starting_and_finishing
         run.open_gate()
         finished = await client.next_value(subscription)
         assert (finished["id"], finished["status"], finished["exitCode"]) == (
-            operation_id, "FAILED", 3,
+            operation_id,
+            "FAILED",
+            3,
         )
     assert (await run.finished())["__typename"] == "ProvisionFailedError"
 
@@ -141,9 +147,7 @@ async def test_events_reach_subscribers_connected_to_another_server_process(
         api = Api(http, settings, OPERATOR_TOKEN)
         run = GatedProvision(api, git_repo, tmp_path, numbered_lines_script(lines))
         operation_id = await run.start(client)
-        operations = await client.subscribe(
-            WORKSPACE_OPERATIONS, {"workspaceId": run.workspace_id}
-        )
+        operations = await client.subscribe(WORKSPACE_OPERATIONS, {"workspaceId": run.workspace_id})
         assert (await client.next_value(operations))["status"] == "RUNNING"
         log = await client.subscribe(OPERATION_LOG, {"operationId": operation_id, "offset": 0})
         run.open_gate()

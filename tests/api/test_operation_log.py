@@ -18,9 +18,7 @@ from tests.support.server import ServerProcess
 LINES = 100_000
 
 
-async def collect(
-    client: GraphQLWebSocket, operation_id: str, offset: int = 0
-) -> list[dict]:
+async def collect(client: GraphQLWebSocket, operation_id: str, offset: int = 0) -> list[dict]:
     subscription = await client.subscribe(
         OPERATION_LOG, {"operationId": operation_id, "offset": offset}
     )
@@ -133,7 +131,7 @@ async def test_stdout_and_stderr_arrive_labelled_by_stream(
         "import sys\n"
         "for i in range(3000):\n"
         "    stream = sys.stderr if i % 7 == 0 else sys.stdout\n"
-        "    stream.write(f'{\"err\" if stream is sys.stderr else \"out\"} {i}\\n')\n"
+        '    stream.write(f\'{"err" if stream is sys.stderr else "out"} {i}\\n\')\n'
         "    stream.flush()\n"
     )
     run = GatedProvision(server_api, git_repo, tmp_path, script)

@@ -51,8 +51,12 @@ async def make_workspaces(count: int) -> str:
     project = await Project.create(key="PAP", name="Paper")
     environment = await Environment.get(name="local")
     project_workspace = await ProjectWorkspace.create(
-        project=project, environment=environment, name="main", cwd="/srv/pap",
-        is_primary=True, provision_command="make deps",
+        project=project,
+        environment=environment,
+        name="main",
+        cwd="/srv/pap",
+        is_primary=True,
+        provision_command="make deps",
     )
     issues = [
         Issue(project=project, number=n, identifier=f"PAP-{n}", title=f"Issue {n}")
@@ -61,15 +65,23 @@ async def make_workspaces(count: int) -> str:
     await Issue.bulk_create(issues)
     workspaces = [
         ExecutionWorkspace(
-            project=project, project_workspace=project_workspace, environment=environment,
-            name=f"PAP-{n}", mode="isolated", provider_type="git_worktree",
-            status="active", source_issue_id=issue.id,
+            project=project,
+            project_workspace=project_workspace,
+            environment=environment,
+            name=f"PAP-{n}",
+            mode="isolated",
+            provider_type="git_worktree",
+            status="active",
+            source_issue_id=issue.id,
         )
         for n, issue in enumerate(issues, 1)
     ]
     await ExecutionWorkspace.bulk_create(workspaces)
     await IssueWorkspaceLink.bulk_create(
-        [IssueWorkspaceLink(issue_id=i.id, workspace_id=w.id) for i, w in zip(issues, workspaces, strict=True)]
+        [
+            IssueWorkspaceLink(issue_id=i.id, workspace_id=w.id)
+            for i, w in zip(issues, workspaces, strict=True)
+        ]
     )
     await Operation.bulk_create(
         [Operation(workspace_id=w.id, category="provision", phase="provision") for w in workspaces]
@@ -86,7 +98,9 @@ async def test_listing_200_workspaces_takes_a_bounded_number_of_queries(
     data = await api.gql(LIST, {"projectId": project_id})
 
     assert len(data["executionWorkspaces"]) == 200
-    assert data["executionWorkspaces"][0]["operations"] == [{"phase": "provision", "status": "RUNNING"}]
+    assert data["executionWorkspaces"][0]["operations"] == [
+        {"phase": "provision", "status": "RUNNING"}
+    ]
     assert all(len(w["issues"]) == 1 for w in data["executionWorkspaces"])
     # One query per kind of thing loaded (plus the token check), whatever the row count.
     assert counter.count <= 12, counter.count
@@ -116,7 +130,9 @@ async def test_internal_errors_do_not_leak(api: Api, monkeypatch: pytest.MonkeyP
     async def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals at /srv/worksite")
 
-    monkeypatch.setattr(Project, "all", lambda: type("Q", (), {"order_by": lambda self, *_: explode()})())
+    monkeypatch.setattr(
+        Project, "all", lambda: type("Q", (), {"order_by": lambda self, *_: explode()})()
+    )
 
     response = await api.post("{ projects { id } }")
 
@@ -131,7 +147,11 @@ async def test_a_clients_mistake_is_logged_as_one_line_and_our_failure_in_full(
     caplog.set_level(logging.INFO)
     await api.post("query Issue($id: ID!) { issue(id: $id) { id } }", {"id": {"nested": True}})
     await api.post("{ projects { nonsense } }")
-    mistakes = [r for r in caplog.records if r.levelno >= logging.INFO and r.name.startswith(("worksite", "strawberry"))]
+    mistakes = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.INFO and r.name.startswith(("worksite", "strawberry"))
+    ]
     assert [r.getMessage().split(":")[0] for r in mistakes] == ["refused a request"] * 2
     assert not any(r.exc_info for r in mistakes)
 
@@ -140,7 +160,9 @@ async def test_a_clients_mistake_is_logged_as_one_line_and_our_failure_in_full(
     async def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("internals")
 
-    monkeypatch.setattr(Project, "all", lambda: type("Q", (), {"order_by": lambda self, *_: explode()})())
+    monkeypatch.setattr(
+        Project, "all", lambda: type("Q", (), {"order_by": lambda self, *_: explode()})()
+    )
     await api.post("{ projects { id } }")
     failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(failures) == 1 and failures[0].exc_info is not None
@@ -173,10 +195,13 @@ async def test_operations_page_backwards_with_before_through_every_one_once(
     for number in range(7):
         started = moment + timedelta(seconds=min(number, 3))
         await Operation.create(
-            workspace=workspace, category=OperationCategory.RUNTIME, phase="job",
-            command=f"echo {number}", started_at=started,
+            workspace=workspace,
+            category=OperationCategory.RUNTIME,
+            phase="job",
+            command=f"echo {number}",
+            started_at=started,
         )
-    every = (await api.gql(OPERATIONS_PAGE, {"id": ids["workspace"], "limit": 100}))
+    every = await api.gql(OPERATIONS_PAGE, {"id": ids["workspace"], "limit": 100})
 
     paged: list[dict[str, str]] = []
     before = None

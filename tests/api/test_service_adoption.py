@@ -54,8 +54,7 @@ async def test_new_app_adopts_live_services_and_records_what_ended_meanwhile(
         workspace = await runtime_workspace(api, git_repo, COMMANDS)
         web = await started(api, workspace, "web")
         services = {
-            name: await started(api, workspace, name)
-            for name in ("crasher", "late", "impostor")
+            name: await started(api, workspace, name) for name in ("crasher", "late", "impostor")
         }
         job = (await run_job(api, workspace, "tests"))["operation"]
         # Provision operations a killed server left running: one whose command ends
@@ -65,7 +64,8 @@ async def test_new_app_adopts_live_services_and_records_what_ended_meanwhile(
         await spawn_supervised_async(
             operations.log_dir(settings, provision),
             ["/bin/sh", "-c", f"{wait_for_file('provisioned')}; echo provisioned"],
-            workspace.cwd, {"PATH": "/usr/bin:/bin"},
+            workspace.cwd,
+            {"PATH": "/usr/bin:/bin"},
         )
         never = await operations.begin(row, OperationCategory.PROVISION, "provision", "true")
 
@@ -96,9 +96,7 @@ async def test_new_app_adopts_live_services_and_records_what_ended_meanwhile(
             assert now["impostor"]["status"] == "FAILED"
             assert "interrupted" in now["impostor"]["failureReason"]
             assert pid_alive(services["impostor"]["pid"])  # not ours: never signalled
-            ended_as = {
-                op["id"]: (op["status"], op["exitCode"]) for op in state["operations"]
-            }
+            ended_as = {op["id"]: (op["status"], op["exitCode"]) for op in state["operations"]}
             assert ended_as[job["id"]] == ("FAILED", 7)
             assert ended_as[str(provision.id)] == ("SUCCEEDED", 0)
             assert ended_as[str(never.id)] == ("FAILED", None)

@@ -34,7 +34,8 @@ LOG = "query($id: ID!) { operation(id: $id) { log(limit: 1000000) { content } } 
 # The order a service's statuses go in; events may skip some, never go back.
 LIFECYCLE = ["STARTING", "RUNNING", "STOPPING", "STOPPED", "FAILED"]
 CRASHER = {
-    "name": "crasher", "kind": "service",
+    "name": "crasher",
+    "kind": "service",
     "command": f"{wait_for_file('crash')}; echo going down >&2; exit 4",
 }
 
@@ -66,7 +67,11 @@ async def test_service_status_tells_of_start_stop_crash_and_health(
     async with GraphQLWebSocket.connect(server.ws_url, server.token) as client:
         subscription = await client.subscribe(SERVICE_STATUS, {"workspaceId": workspace.id})
         current = await client.next_value(subscription)
-        assert (current["name"], current["status"], current["health"]) == ("web", "RUNNING", "HEALTHY")
+        assert (current["name"], current["status"], current["health"]) == (
+            "web",
+            "RUNNING",
+            "HEALTHY",
+        )
 
         await started(server_api, workspace, "crasher", wait=False)
         await statuses_until(client, subscription, "crasher", "RUNNING", seen)
@@ -113,7 +118,9 @@ async def test_service_log_follows_a_run_live_and_completes_when_it_stops(
         while "".join(chunk["content"] for chunk in chunks).count("GET /env") < 3:
             chunks.append(await client.next_value(subscription))
 
-        assert (await stop(server_api, workspace, "web"))["__typename"] == "WorkspaceServicesSuccess"
+        assert (await stop(server_api, workspace, "web"))[
+            "__typename"
+        ] == "WorkspaceServicesSuccess"
         chunks += [chunk async for chunk in client.values(subscription)]
 
     offset = 0
@@ -171,7 +178,11 @@ async def test_service_streams_refuse_unknown_unstarted_and_foreign_things(
     for variables, token, expected in (
         ({**base, "name": "nope"}, None, "NotFoundError"),
         ({**base, "name": "crasher"}, None, "ConflictError"),
-        ({**base, "name": "crasher", "operationId": web["startOperation"]["id"]}, None, "ConflictError"),
+        (
+            {**base, "name": "crasher", "operationId": web["startOperation"]["id"]},
+            None,
+            "ConflictError",
+        ),
         ({**base, "name": "web", "operationId": "not-an-id"}, None, "InvalidInputError"),
         ({**base, "name": "web"}, stranger, "ForbiddenError"),
     ):
@@ -179,7 +190,11 @@ async def test_service_streams_refuse_unknown_unstarted_and_foreign_things(
             event = await asyncio.wait_for(anext(values), 30)
             assert event["__typename"] == expected, (variables, event)
 
-    async with api.subscribe(SERVICE_STATUS, {"workspaceId": workspace.id}, token=stranger) as values:
+    async with api.subscribe(
+        SERVICE_STATUS, {"workspaceId": workspace.id}, token=stranger
+    ) as values:
         assert (await asyncio.wait_for(anext(values), 30))["__typename"] == "ForbiddenError"
-    async with api.subscribe(SERVICE_STATUS, {"workspaceId": workspace.id}, token=workspace.token) as values:
+    async with api.subscribe(
+        SERVICE_STATUS, {"workspaceId": workspace.id}, token=workspace.token
+    ) as values:
         assert (await asyncio.wait_for(anext(values), 30))["name"] == "web"

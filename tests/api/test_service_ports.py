@@ -55,9 +55,7 @@ async def test_auto_ports_of_two_workspaces_of_one_project_never_collide(
     first = await checked_out(api, project_id, agent_id, token, "First issue")
     second = await checked_out(api, project_id, agent_id, token, "Second issue")
 
-    web_one, web_two = await asyncio.gather(
-        started(api, first, "web"), started(api, second, "web")
-    )
+    web_one, web_two = await asyncio.gather(started(api, first, "web"), started(api, second, "web"))
 
     assert web_one["status"] == web_two["status"] == "RUNNING"
     assert web_one["port"] != web_two["port"]

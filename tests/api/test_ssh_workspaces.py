@@ -33,16 +33,27 @@ class SshProject:
 
     async def create(self, repo: Path, port: int | None = None, **fields: Any) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        environment = await self.api.ok(CREATE_ENVIRONMENT, {"input": {
-            "name": "build-1", "host": "127.0.0.1", "port": port or self.server.port,
-            "user": self.server.user, "privateKey": self.server.user_private_key,
-            "hostKey": fields.pop("hostKey", self.server.host_public_key),
-            "rootDir": str(self.root),
-        }})
+        environment = await self.api.ok(
+            CREATE_ENVIRONMENT,
+            {
+                "input": {
+                    "name": "build-1",
+                    "host": "127.0.0.1",
+                    "port": port or self.server.port,
+                    "user": self.server.user,
+                    "privateKey": self.server.user_private_key,
+                    "hostKey": fields.pop("hostKey", self.server.host_public_key),
+                    "rootDir": str(self.root),
+                }
+            },
+        )
         self.project = await self.api.project()
         await self.api.project_workspace(
-            self.project["id"], repoUrl=f"file://{repo}", baseRef="main",
-            environmentId=environment["id"], **fields,
+            self.project["id"],
+            repoUrl=f"file://{repo}",
+            baseRef="main",
+            environmentId=environment["id"],
+            **fields,
         )
         self.agent_id, self.token = await self.api.agent()
 
@@ -70,7 +81,10 @@ async def test_checkout_clones_once_and_makes_the_worktree_on_the_host(
     api: Api, sshd: SshServer, tmp_path: Path, git_repo: Path
 ) -> None:
     project = await ssh_project(
-        api, sshd, tmp_path, git_repo,
+        api,
+        sshd,
+        tmp_path,
+        git_repo,
         provisionCommand='pwd > provisioned.txt; echo "provisioned $WORKSITE_BRANCH"',
     )
 
@@ -126,8 +140,12 @@ async def test_close_saves_dirty_work_in_the_hosts_repository_for_restore(
     api: Api, sshd: SshServer, tmp_path: Path, git_repo: Path
 ) -> None:
     project = await ssh_project(
-        api, sshd, tmp_path, git_repo,
-        cleanupCommand="echo cleaned > ../cleanup-ran", teardownCommand="echo torn down",
+        api,
+        sshd,
+        tmp_path,
+        git_repo,
+        cleanupCommand="echo cleaned > ../cleanup-ran",
+        teardownCommand="echo torn down",
     )
     result = await project.checkout()
     workspace, issue = result["workspace"], result["issue"]
@@ -151,7 +169,11 @@ async def test_close_saves_dirty_work_in_the_hosts_repository_for_restore(
     assert (cwd.parent / "cleanup-ran").read_text() == "cleaned\n"
     phases = [op["phase"] for op in reversed(closed["operations"])]
     assert phases[-5:] == [
-        "save_work", "cleanup", "teardown", "remove_worktree", "delete_branch",
+        "save_work",
+        "cleanup",
+        "teardown",
+        "remove_worktree",
+        "delete_branch",
     ]
 
     # Restore on the host, from the saved ref in its repository.

@@ -96,7 +96,9 @@ async def test_the_log_of_a_finished_operation_is_delivered_and_the_stream_compl
     api: Api, git_repo: Path
 ) -> None:
     ids = await checked_out_issue(api, git_repo)
-    async with api.subscribe(OPERATION_LOG, {"operationId": ids["operation"], "offset": 0}) as values:
+    async with api.subscribe(
+        OPERATION_LOG, {"operationId": ids["operation"], "offset": 0}
+    ) as values:
         chunks = [chunk async for chunk in values]
 
     assert [(c["stream"], c["content"]) for c in chunks] == [("STDOUT", "provisioned\n")]
@@ -118,7 +120,9 @@ async def test_an_agent_may_not_follow_a_workspace_that_is_not_linked_to_its_iss
             assert event["__typename"] == "ForbiddenError", event
             await assert_ended(values)
 
-    async with api.subscribe(OPERATION_LOG, {"operationId": ids["operation"], "offset": 0}, token=ids["token"]) as values:
+    async with api.subscribe(
+        OPERATION_LOG, {"operationId": ids["operation"], "offset": 0}, token=ids["token"]
+    ) as values:
         assert (await next_value(values))["__typename"] == "OutputChunk"
 
 
@@ -165,7 +169,9 @@ async def test_an_agent_hears_only_of_workspaces_linked_to_its_issues(
     other_agent, other_token = await api.agent("other")
     other_issue = await api.issue(ids["project"], "Other work", assigneeId=other_agent)
 
-    async with api.subscribe(WORKSPACE_CHANGED, {"projectId": ids["project"]}, token=ids["token"]) as values:
+    async with api.subscribe(
+        WORKSPACE_CHANGED, {"projectId": ids["project"]}, token=ids["token"]
+    ) as values:
         assert (await next_value(values))["id"] == ids["workspace"]
         # Another agent's checkout makes and announces a workspace this agent may not read.
         other = await api.checkout(other_issue["id"], other_token)
@@ -195,16 +201,18 @@ async def test_run_changed_gives_runs_in_progress_then_runs_starting_and_finishi
         assert (started["id"], started["status"]) == (again["run"]["id"], "RUNNING")
 
 
-async def test_an_agent_hears_only_of_runs_on_its_own_issues(
-    api: Api, git_repo: Path
-) -> None:
+async def test_an_agent_hears_only_of_runs_on_its_own_issues(api: Api, git_repo: Path) -> None:
     ids = await checked_out_issue(api, git_repo)
     other_agent, other_token = await api.agent("other")
     other_issue = await api.issue(ids["project"], "Other work", assigneeId=other_agent)
 
-    async with api.subscribe(RUN_CHANGED, {"projectId": ids["project"]}, token=ids["token"]) as values:
+    async with api.subscribe(
+        RUN_CHANGED, {"projectId": ids["project"]}, token=ids["token"]
+    ) as values:
         assert (await next_value(values))["id"] == ids["run"]
-        assert (await api.checkout(other_issue["id"], other_token))["__typename"] == "CheckoutIssueSuccess"
+        assert (await api.checkout(other_issue["id"], other_token))[
+            "__typename"
+        ] == "CheckoutIssueSuccess"
         await api.ok(FINISH_RUN, {"runId": ids["run"]}, token=ids["token"])
 
         event = await next_value(values)
@@ -224,13 +232,24 @@ async def test_issue_changed_gives_the_issues_then_each_one_created_or_changed(
         current = [await next_value(values), await next_value(values)]
         assert [issue["identifier"] for issue in current] == ["PAP-1", "PAP-2"]
 
-        await api.ok(UPDATE_ISSUE, {"id": second["id"], "input": {
-            "status": "IN_REVIEW", "assigneeId": agent_id, "title": "Second, renamed",
-            "priority": "HIGH",
-        }})
+        await api.ok(
+            UPDATE_ISSUE,
+            {
+                "id": second["id"],
+                "input": {
+                    "status": "IN_REVIEW",
+                    "assigneeId": agent_id,
+                    "title": "Second, renamed",
+                    "priority": "HIGH",
+                },
+            },
+        )
         changed = await next_value(values)
         assert (changed["id"], changed["title"], changed["status"], changed["priority"]) == (
-            second["id"], "Second, renamed", "IN_REVIEW", "HIGH",
+            second["id"],
+            "Second, renamed",
+            "IN_REVIEW",
+            "HIGH",
         )
         assert changed["assignee"] == {"name": "coder"}
 

@@ -82,8 +82,10 @@ async def test_revoking_an_agent_closes_its_open_websockets_with_4403(
     viewer = await server_api.gql("{ viewer { agent { id } } }", token=ids["token"])
     variables = {"id": ids["project"]}
 
-    async with GraphQLWebSocket.connect(server.ws_url, ids["token"]) as agent, \
-            GraphQLWebSocket.connect(server.ws_url, server_api.operator_token) as operator:
+    async with (
+        GraphQLWebSocket.connect(server.ws_url, ids["token"]) as agent,
+        GraphQLWebSocket.connect(server.ws_url, server_api.operator_token) as operator,
+    ):
         mine = await agent.subscribe(RUN_CHANGED, variables)
         assert (await agent.next_value(mine))["id"] == ids["run"]
         watching = await operator.subscribe(RUN_CHANGED, variables)
@@ -107,7 +109,9 @@ async def test_a_revocation_closes_the_agents_websockets_on_every_server(
     # agent listens on the second, which hears of it through the database's relay.
     ids = await checked_out_issue(server_api, git_repo)
     viewer = await server_api.gql("{ viewer { agent { id } } }", token=ids["token"])
-    second = ServerProcess(settings.data_dir, settings.database_url, server_api.operator_token, "second")
+    second = ServerProcess(
+        settings.data_dir, settings.database_url, server_api.operator_token, "second"
+    )
     try:
         second.start()
         async with GraphQLWebSocket.connect(second.ws_url, ids["token"]) as agent:

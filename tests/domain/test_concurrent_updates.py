@@ -91,7 +91,9 @@ async def test_editing_a_project_workspace_keeps_a_command_changed_meanwhile(
     project = await api.project()
     created = await api.project_workspace(project["id"], cwd=str(git_repo), baseRef="main")
     before = await ProjectWorkspace.get(id=created["id"])
-    await projects.update_project_workspace(OPERATOR, before.id, {"provision_command": "make setup"})
+    await projects.update_project_workspace(
+        OPERATOR, before.id, {"provision_command": "make setup"}
+    )
 
     async def earlier(*_args: object) -> object:
         return before

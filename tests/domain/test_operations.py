@@ -20,7 +20,9 @@ def settings_in(tmp_path: Path) -> Settings:
 def test_log_dir_is_under_the_data_directorys_logs(tmp_path: Path) -> None:
     operation = Operation(id=uuid4(), log_path="workspace/operation")
 
-    assert log_dir(settings_in(tmp_path), operation) == tmp_path / "logs" / "workspace" / "operation"
+    assert (
+        log_dir(settings_in(tmp_path), operation) == tmp_path / "logs" / "workspace" / "operation"
+    )
 
 
 @pytest.mark.parametrize("log_path", ["../elsewhere", "/etc", "", "link/run"])

@@ -15,7 +15,9 @@ from worksite.models import RuntimeService
 from worksite.providers.local import LocalHost
 
 QUICK = {
-    "name": "quick", "kind": "service", "command": "sleep 600",
+    "name": "quick",
+    "kind": "service",
+    "command": "sleep 600",
     "readiness": {"command": "true", "timeoutSeconds": 30},
 }
 

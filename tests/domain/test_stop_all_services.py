@@ -28,8 +28,12 @@ async def test_stop_all_services_ends_services_and_jobs_and_releases_ports(
     commands = [
         http_service("web"),
         {"name": "worker", "kind": "service", "command": "sleep 600"},
-        {"name": "waiter", "kind": "service", "command": "sleep 600",
-         "readiness": {"command": "false", "timeoutSeconds": 600}},
+        {
+            "name": "waiter",
+            "kind": "service",
+            "command": "sleep 600",
+            "readiness": {"command": "false", "timeoutSeconds": 600},
+        },
         {"name": "long", "kind": "job", "command": "sleep 600"},
     ]
     workspace = await runtime_workspace(api, git_repo, commands)
@@ -44,7 +48,9 @@ async def test_stop_all_services_ends_services_and_jobs_and_releases_ports(
     stopped = await stop_all_services(api.settings, row)
 
     assert {s.name: s.status.value for s in stopped} == {
-        "web": "stopped", "worker": "stopped", "waiter": "stopped",
+        "web": "stopped",
+        "worker": "stopped",
+        "waiter": "stopped",
     }
     assert not any(pid_alive(s["pid"]) for s in before.values())
     assert not await PortLease.filter(workspace_id=workspace.id).exists()
@@ -69,9 +75,7 @@ async def test_close_stops_services_before_cleanup_runs(
         f"if kill -0 $(cat service.pid) 2>/dev/null; then echo alive; else echo gone; fi"
         f" > {verdict}"
     )
-    service = {
-        "name": "db", "kind": "service", "command": "echo $$ > service.pid; exec sleep 600"
-    }
+    service = {"name": "db", "kind": "service", "command": "echo $$ > service.pid; exec sleep 600"}
     project_id, agent_id, token = await project_with(
         api, git_repo, [service], cleanupCommand=cleanup
     )

@@ -32,8 +32,14 @@ from worksite.app import FRONTEND_DIST
 CHROMIUM = Path("/usr/bin/chromium")
 # Quiet on a closed network: no updates, sync, QUIC or background fetches.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -45,14 +51,21 @@ OPERATOR_TOKEN = "e2e-operator-token"
 RUNTIME_CONFIG = {
     "commands": [
         {
-            "name": "web", "kind": "service", "port": "auto",
+            "name": "web",
+            "kind": "service",
+            "port": "auto",
             "command": "python3 -m http.server --bind 127.0.0.1 $PORT",
             "readiness": {"http": "http://127.0.0.1:${PORT}/", "timeoutSeconds": 30},
         },
         {"name": "migrate", "kind": "job", "command": "echo 'applied 3 migrations'"},
-        {"name": "lint", "kind": "job", "command": "echo 'src/app.py:1: line too long' >&2; exit 2"},
+        {
+            "name": "lint",
+            "kind": "job",
+            "command": "echo 'src/app.py:1: line too long' >&2; exit 2",
+        },
     ]
 }
+
 
 class WorksiteServer:
     """A served Worksite with its operator token, and a GraphQL client for it."""
@@ -136,26 +149,54 @@ query($id: ID!) { executionWorkspaces(projectId: $id, includeArchived: true) { i
 
 @pytest.fixture
 def scenario(server: WorksiteServer, repo: Path) -> Iterator[Scenario]:
-    project = server.mutate(CREATE_PROJECT, {"input": {
-        "key": "PAP", "name": "Paperwork", "description": "Forms and their reviewers.",
-        "defaultWorkspaceMode": "ISOLATED",
-    }})
-    server.mutate(CREATE_PROJECT_WORKSPACE, {"input": {
-        "projectId": project["id"], "name": "main", "cwd": str(repo), "baseRef": "main",
-        "repoUrl": "https://git.example.test/paperwork.git",
-        "provisionCommand": "echo 'dependencies installed'", "runtimeConfig": RUNTIME_CONFIG,
-    }})
+    project = server.mutate(
+        CREATE_PROJECT,
+        {
+            "input": {
+                "key": "PAP",
+                "name": "Paperwork",
+                "description": "Forms and their reviewers.",
+                "defaultWorkspaceMode": "ISOLATED",
+            }
+        },
+    )
+    server.mutate(
+        CREATE_PROJECT_WORKSPACE,
+        {
+            "input": {
+                "projectId": project["id"],
+                "name": "main",
+                "cwd": str(repo),
+                "baseRef": "main",
+                "repoUrl": "https://git.example.test/paperwork.git",
+                "provisionCommand": "echo 'dependencies installed'",
+                "runtimeConfig": RUNTIME_CONFIG,
+            }
+        },
+    )
     agent = server.mutate(CREATE_AGENT, {"input": {"name": "coder"}})
-    issue = server.mutate(CREATE_ISSUE, {"input": {
-        "projectId": project["id"], "title": "Fix the login form",
-        "description": "The submit button does nothing on Safari.",
-        "priority": "HIGH", "assigneeId": agent["agent"]["id"],
-    }})
+    issue = server.mutate(
+        CREATE_ISSUE,
+        {
+            "input": {
+                "projectId": project["id"],
+                "title": "Fix the login form",
+                "description": "The submit button does nothing on Safari.",
+                "priority": "HIGH",
+                "assigneeId": agent["agent"]["id"],
+            }
+        },
+    )
     checkout = server.mutate(CHECKOUT, {"issueId": issue["id"]}, agent["token"])
     assert checkout["__typename"] == "CheckoutIssueSuccess", checkout
     yield Scenario(
-        server=server, repo=repo, project=project, agent_id=agent["agent"]["id"],
-        agent_token=agent["token"], issue=issue, workspace=checkout["workspace"],
+        server=server,
+        repo=repo,
+        project=project,
+        agent_id=agent["agent"]["id"],
+        agent_token=agent["token"],
+        issue=issue,
+        workspace=checkout["workspace"],
     )
     # Services outlive the server by design: stop them before it goes.
     workspaces = server.gql(PROJECT_WORKSPACE_IDS, {"id": project["id"]})
@@ -222,6 +263,4 @@ async def open_workspace(page: Page, scenario: Scenario) -> None:
     """Signs in with the printed link, straight onto the workspace's screen."""
     url = scenario.server.sign_in_url(f"/workspaces/{scenario.workspace['id']}")
     await page.goto(url)
-    await expect(page.get_by_role("heading", level=2)).to_have_text(
-        scenario.workspace["name"]
-    )
+    await expect(page.get_by_role("heading", level=2)).to_have_text(scenario.workspace["name"])

@@ -17,8 +17,10 @@ VIEWER = "{ viewer { role name } }"
 
 def viewer_as(server: WorksiteServer, token: str) -> httpx2.Response:
     return httpx2.post(
-        f"{server.url}/graphql", json={"query": VIEWER},
-        headers={"Authorization": f"Bearer {token}"}, timeout=60,
+        f"{server.url}/graphql",
+        json={"query": VIEWER},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
     )
 
 
@@ -27,9 +29,7 @@ async def test_an_agent_is_created_its_token_works_once_shown_and_revoking_stops
 ) -> None:
     server.mutate(CREATE_AGENT, {"input": {"name": "reviewer"}})
     await page.goto(server.sign_in_url())
-    await page.get_by_role("navigation", name="Sections").get_by_role(
-        "link", name="Agents"
-    ).click()
+    await page.get_by_role("navigation", name="Sections").get_by_role("link", name="Agents").click()
     await expect(page.get_by_role("heading", level=2)).to_have_text("Agents")
     name = page.get_by_label("Name", exact=True)
 

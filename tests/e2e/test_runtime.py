@@ -128,7 +128,8 @@ async def test_issue_changes_made_by_others_show_up_without_a_reload(
 
     # The agent moves its issue to review; the operator hands it to a reviewer.
     moved = server.mutate(
-        UPDATE_ISSUE, {"id": issue_id, "input": {"status": "IN_REVIEW"}},
+        UPDATE_ISSUE,
+        {"id": issue_id, "input": {"status": "IN_REVIEW"}},
         scenario.agent_token,
     )
     assert moved["__typename"] == "Issue", moved

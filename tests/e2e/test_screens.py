@@ -181,14 +181,23 @@ async def test_runtime_logs_show_operations_their_full_log_and_failures_in_red(
     server = scenario.server
     project = server.gql(PROJECT_WORKSPACES, {"id": scenario.project["id"]})
     (project_workspace,) = project["project"]["workspaces"]
-    server.mutate(UPDATE_PROJECT_WORKSPACE, {
-        "id": project_workspace["id"],
-        "input": {"provisionCommand": "echo 'npm ERR! missing lock file' >&2; exit 1"},
-    })
-    issue = server.mutate(CREATE_ISSUE_FOR, {"input": {
-        "projectId": scenario.project["id"], "title": "Add a dark theme",
-        "assigneeId": scenario.agent_id,
-    }})
+    server.mutate(
+        UPDATE_PROJECT_WORKSPACE,
+        {
+            "id": project_workspace["id"],
+            "input": {"provisionCommand": "echo 'npm ERR! missing lock file' >&2; exit 1"},
+        },
+    )
+    issue = server.mutate(
+        CREATE_ISSUE_FOR,
+        {
+            "input": {
+                "projectId": scenario.project["id"],
+                "title": "Add a dark theme",
+                "assigneeId": scenario.agent_id,
+            }
+        },
+    )
     failed = server.mutate(CHECKOUT_FAILING, {"issueId": issue["id"]}, scenario.agent_token)
     assert failed["__typename"] == "ProvisionFailedError", failed
 
@@ -236,9 +245,7 @@ async def test_the_issues_tab_edits_issues_in_place_and_keeps_its_layout(
     await row.get_by_label("Status of PAP-1").select_option("IN_REVIEW")
     await expect(row.get_by_label("Status of PAP-1")).to_have_value("IN_REVIEW")
     await row.get_by_label("Assignee of PAP-1").select_option(label="reviewer")
-    await expect(row.get_by_label("Assignee of PAP-1")).to_have_value(
-        reviewer["agent"]["id"]
-    )
+    await expect(row.get_by_label("Assignee of PAP-1")).to_have_value(reviewer["agent"]["id"])
     saved = server.gql(AGENTS_AND_ISSUE, {"identifier": "PAP-1"})["issue"]
     assert saved == {"status": "IN_REVIEW", "assignee": {"name": "reviewer"}}
 
@@ -250,9 +257,7 @@ async def test_the_issues_tab_edits_issues_in_place_and_keeps_its_layout(
     assert view_key in keys
 
     await page.reload()
-    await expect(page.get_by_role("tab", name="Issues")).to_have_attribute(
-        "aria-selected", "true"
-    )
+    await expect(page.get_by_role("tab", name="Issues")).to_have_attribute("aria-selected", "true")
     await expect(page.get_by_role("columnheader", name="Title")).to_have_attribute(
         "aria-sort", "ascending"
     )
@@ -265,9 +270,7 @@ mutation($input: CreateAgentInput!) { createAgent(input: $input) {
 """
 
 
-async def test_the_issue_page_shows_its_workspace_and_runs(
-    page: Page, scenario: Scenario
-) -> None:
+async def test_the_issue_page_shows_its_workspace_and_runs(page: Page, scenario: Scenario) -> None:
     await page.goto(scenario.server.sign_in_url(f"/projects/{scenario.project['id']}"))
     await page.get_by_role("tab", name="Issues").click()
     await page.get_by_role("link", name="Fix the login form").click()
@@ -289,9 +292,7 @@ async def test_the_issue_page_shows_its_workspace_and_runs(
     await screenshot(page, "issue")
 
     await details.get_by_role("link", name=scenario.workspace["name"]).click()
-    await expect(page.get_by_role("heading", level=2)).to_have_text(
-        scenario.workspace["name"]
-    )
+    await expect(page.get_by_role("heading", level=2)).to_have_text(scenario.workspace["name"])
 
 
 async def test_the_workspace_screen_fits_a_phone(page: Page, scenario: Scenario) -> None:

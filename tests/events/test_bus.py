@@ -20,7 +20,9 @@ async def test_subscribers_of_a_topic_get_its_events_in_order() -> None:
 
         assert [await first.get(), await first.get()] == [Event("a", "1"), Event("a", "4")]
         assert [await second.get() for _ in range(3)] == [
-            Event("a", "1"), Event("b", "2"), Event("a", "4"),
+            Event("a", "1"),
+            Event("b", "2"),
+            Event("a", "4"),
         ]
 
 

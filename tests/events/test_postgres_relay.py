@@ -93,7 +93,6 @@ def test_tortoise_pool_options_are_left_out_of_the_asyncpg_dsn() -> None:
     assert asyncpg_dsn(url) == "postgresql://u:p@127.0.0.1:5432/db?sslmode=disable"
 
 
-
 async def test_the_relay_reconnects_after_postgresql_refused_it_for_a_while(
     postgres: PostgresCluster, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -106,8 +105,7 @@ async def test_the_relay_reconnects_after_postgresql_refused_it_for_a_while(
         # an error of the server's own, not a failed connection.
         postgres.psql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
         postgres.psql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            f"WHERE datname = '{name}'"
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
         )
         bus.publish("t", "during")
         await asyncio.sleep(1.0)  # several attempts are refused meanwhile

@@ -29,14 +29,10 @@ END_TIMEOUT = 30.0
 
 
 @pytest.fixture(params=["local", "ssh"])
-async def host(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[WorkspaceHost]:
+async def host(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[WorkspaceHost]:
     root = tmp_path / "host-root"
     if request.param == "local":
-        settings = Settings(
-            data_dir=tmp_path / "data", database_url="", operator_token="unused"
-        )
+        settings = Settings(data_dir=tmp_path / "data", database_url="", operator_token="unused")
         yield LocalHost(settings, str(root))
         return
     sshd: SshServer = request.getfixturevalue("sshd")
@@ -124,9 +120,7 @@ async def test_close_work_is_measured_saved_and_removed(
     Path(path, "notes.txt").write_text("untracked\n")
 
     state = await host.worktree_state(str(git_repo), path, "PAP-2-work", "main")
-    commit = await host.save_work(
-        str(git_repo), path, "PAP-2-work", "refs/worksite/archive/test"
-    )
+    commit = await host.save_work(str(git_repo), path, "PAP-2-work", "refs/worksite/archive/test")
     removed = await host.remove_worktree(str(git_repo), path)
     kept = await host.delete_branch_if_merged(str(git_repo), "PAP-2-work", "main")
     after = await host.worktree_state(str(git_repo), path, "PAP-2-work", "main")
@@ -194,8 +188,11 @@ async def test_the_server_keeps_a_copy_of_the_logs_with_the_same_offsets(
     run_dir = runs.watch(host, host.run_dir("ws/job-2"))
     copy = tmp_path / "copy" if isinstance(host, SshHost) else Path(run_dir)
     await host.spawn_supervised(
-        run_dir, ["/bin/sh", "-c", "echo one; echo two >&2; echo three"],
-        str(tmp_path), await host.base_env(), 5.0,
+        run_dir,
+        ["/bin/sh", "-c", "echo one; echo two >&2; echo three"],
+        str(tmp_path),
+        await host.base_env(),
+        5.0,
     )
     await wait_ended(host, run_dir, END_TIMEOUT)
 

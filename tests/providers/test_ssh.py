@@ -47,8 +47,18 @@ async def test_arguments_reach_the_host_exactly_and_unexpanded(
 ) -> None:
     marker = tmp_path / "pwned"
     hostile = [
-        f"$(touch {marker})", f"`touch {marker}`", f"; touch {marker}", "it's",
-        'say "hi"', "two  spaces", "line\nbreak", "*", "~", "$HOME", "-n", "",
+        f"$(touch {marker})",
+        f"`touch {marker}`",
+        f"; touch {marker}",
+        "it's",
+        'say "hi"',
+        "two  spaces",
+        "line\nbreak",
+        "*",
+        "~",
+        "$HOME",
+        "-n",
+        "",
     ]
 
     result = await link.run(["printf", "%s\\0", *hostile])
@@ -64,9 +74,7 @@ async def test_a_failing_command_reports_its_status_and_output(link: SshLink) ->
     assert (result.exit_status, result.stdout, result.stderr) == (3, "out\n", "err\n")
 
 
-async def test_the_time_limit_ends_the_command_on_the_host(
-    link: SshLink, tmp_path: Path
-) -> None:
+async def test_the_time_limit_ends_the_command_on_the_host(link: SshLink, tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
 
     with pytest.raises(CommandTimeout, match="did not finish within 1 s"):
@@ -80,9 +88,7 @@ async def test_the_time_limit_ends_the_command_on_the_host(
     await wait_until(gone)
 
 
-async def test_files_are_read_by_offset_and_written_whole(
-    link: SshLink, tmp_path: Path
-) -> None:
+async def test_files_are_read_by_offset_and_written_whole(link: SshLink, tmp_path: Path) -> None:
     path = str(tmp_path / "deep" / "file.txt")
 
     await link.write(path, b"0123456789")
@@ -151,9 +157,7 @@ async def test_trust_on_first_use_records_the_key_and_then_holds_to_it(
     async def record(line: str) -> None:
         recorded.append(line)
 
-    link = SshLink(
-        target_for(own_sshd, host_key=None, trust_on_first_use=True, on_host_key=record)
-    )
+    link = SshLink(target_for(own_sshd, host_key=None, trust_on_first_use=True, on_host_key=record))
     try:
         assert (await link.run(["true"])).ok
         assert recorded == [" ".join(own_sshd.host_public_key.split()[:2])]
@@ -167,9 +171,7 @@ async def test_trust_on_first_use_records_the_key_and_then_holds_to_it(
     assert len(recorded) == 1
 
 
-async def test_a_key_the_host_does_not_know_is_refused(
-    sshd: SshServer, tmp_path: Path
-) -> None:
+async def test_a_key_the_host_does_not_know_is_refused(sshd: SshServer, tmp_path: Path) -> None:
     stranger = SshServer()  # a server object only for its fresh user key
     try:
         target = target_for(sshd)

@@ -49,9 +49,7 @@ class Reaper:
     ) -> SupervisorState:
         self.watch_run(run_dir)
         environment = dict(os.environ) if env is None else env
-        return await spawn_supervised_async(
-            run_dir, argv, cwd, environment, grace=grace
-        )
+        return await spawn_supervised_async(run_dir, argv, cwd, environment, grace=grace)
 
     def watch_run(self, run_dir: Path) -> Path:
         self.run_dirs.append(run_dir)

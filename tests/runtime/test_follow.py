@@ -45,8 +45,13 @@ def write_interleaved(logs: Logs, pieces: list[tuple[str, str]]) -> None:
 async def test_chunks_each_hold_one_stream_and_follow_each_other_without_gaps(
     tmp_path: Path,
 ) -> None:
-    pieces = [("stdout", "out 1\n"), ("stderr", "err 1\n"), ("stderr", "err 2\n"),
-              ("stdout", "out 2\nout 3\n"), ("stderr", "err 3\n")]
+    pieces = [
+        ("stdout", "out 1\n"),
+        ("stderr", "err 1\n"),
+        ("stderr", "err 2\n"),
+        ("stdout", "out 2\nout 3\n"),
+        ("stderr", "err 3\n"),
+    ]
     with open_logs(tmp_path) as logs:
         write_interleaved(logs, pieces)
     follower = LogFollower(tmp_path)

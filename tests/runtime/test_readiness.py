@@ -64,7 +64,9 @@ async def test_tcp_probe_answers_when_something_listens(http_server: tuple[int, 
 async def test_command_probe_runs_in_the_directory_with_the_environment(tmp_path: Path) -> None:
     (tmp_path / "ready").touch()
     probe = Probe(
-        "command", 'test -e ready && [ "$STAGE" = up ]', cwd=tmp_path,
+        "command",
+        'test -e ready && [ "$STAGE" = up ]',
+        cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin", "STAGE": "up"},
     )
 
@@ -75,8 +77,10 @@ async def test_command_probe_runs_in_the_directory_with_the_environment(tmp_path
 async def test_command_probe_that_hangs_is_killed_with_its_group(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     probe = Probe(
-        "command", f"sleep 600 & echo $! > {pids}; echo $$ >> {pids}; wait",
-        cwd=tmp_path, env={"PATH": "/usr/bin:/bin"},
+        "command",
+        f"sleep 600 & echo $! > {pids}; echo $$ >> {pids}; wait",
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
     )
 
     assert await check(probe, 2) == "no answer within 2 s"

@@ -129,10 +129,7 @@ def labelled_output(run_dir: Path) -> list[tuple[str, bytes]]:
     output = (run_dir / "output.log").read_bytes()
     marks = [line.split() for line in (run_dir / "output.idx").read_text().splitlines()]
     offsets = [int(offset) for offset, _ in marks] + [len(output)]
-    return [
-        (stream, output[offsets[i] : offsets[i + 1]])
-        for i, (_, stream) in enumerate(marks)
-    ]
+    return [(stream, output[offsets[i] : offsets[i + 1]]) for i, (_, stream) in enumerate(marks)]
 
 
 def is_gone(pid: int, ticks: int) -> bool:
@@ -179,9 +176,7 @@ def vm_peak_rss_kib(pid: int) -> int:
 # Exit status and output
 
 
-async def test_failing_command_records_exit_code_and_stderr(
-    reaper: Reaper, tmp_path: Path
-) -> None:
+async def test_failing_command_records_exit_code_and_stderr(reaper: Reaper, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     await reaper.spawn(run_dir, ["sh", "-c", "echo boom >&2; exit 3"], tmp_path)
 
@@ -228,16 +223,12 @@ async def test_output_index_labels_interleaved_stdout_and_stderr(
         ("stdout", b"out two\n"),
         ("stderr", b"err three\n"),
     ]
-    assert (run_dir / "output.idx").read_text() == (
-        "0 stdout\n8 stderr\n24 stdout\n32 stderr\n"
-    )
+    assert (run_dir / "output.idx").read_text() == ("0 stdout\n8 stderr\n24 stdout\n32 stderr\n")
     assert (run_dir / "stdout.log").read_bytes() == b"out one\nout two\n"
     assert (run_dir / "stderr.log").read_bytes() == b"err one\nerr two\nerr three\n"
 
 
-async def test_command_gets_exactly_the_given_environment(
-    reaper: Reaper, tmp_path: Path
-) -> None:
+async def test_command_gets_exactly_the_given_environment(reaper: Reaper, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     env = {"PATH": os.environ["PATH"], "GREETING": "hello, world"}
     await reaper.spawn(run_dir, ["env", "-0"], tmp_path, env=env)
@@ -254,15 +245,12 @@ async def test_twenty_megabytes_arrive_intact_while_supervisor_memory_stays_smal
     run_dir = tmp_path / "run"
     state = await reaper.spawn(run_dir, python(FLOOD), tmp_path)
     expected = {
-        stream: b"".join(
-            f"{fd} {i:013d}\n".encode() * 4096 for i in range(FLOOD_CHUNKS)
-        )
+        stream: b"".join(f"{fd} {i:013d}\n".encode() * 4096 for i in range(FLOOD_CHUNKS))
         for fd, stream in ((1, "stdout"), (2, "stderr"))
     }
     deadline = asyncio.get_running_loop().time() + 60
     while any(
-        (run_dir / f"{stream}.log").stat().st_size < len(data)
-        for stream, data in expected.items()
+        (run_dir / f"{stream}.log").stat().st_size < len(data) for stream, data in expected.items()
     ):
         assert asyncio.get_running_loop().time() < deadline, "output still missing"
         await asyncio.sleep(0.05)
@@ -296,9 +284,7 @@ async def test_stop_ends_grandchild_that_left_the_process_group(
 
     assert ended.stopped and ended.signal == signal.SIGTERM
     assert all(is_gone(pid, ticks) for pid, ticks in tree)
-    assert (
-        run_dir / "stdout.log"
-    ).read_bytes() == b"grandchild in a session of its own\n"
+    assert (run_dir / "stdout.log").read_bytes() == b"grandchild in a session of its own\n"
 
 
 async def test_double_forked_daemon_is_ended_when_the_command_exits(
@@ -384,9 +370,7 @@ async def test_supervisor_outlives_its_launcher_and_stays_stoppable(
     assert not is_alive(state)
 
 
-async def test_spawn_leaves_no_child_process_in_the_server(
-    reaper: Reaper, tmp_path: Path
-) -> None:
+async def test_spawn_leaves_no_child_process_in_the_server(reaper: Reaper, tmp_path: Path) -> None:
     children_before = children_of(os.getpid())
 
     await reaper.spawn(tmp_path / "run", ["sleep", "600"], tmp_path)
@@ -394,14 +378,10 @@ async def test_spawn_leaves_no_child_process_in_the_server(
     assert children_of(os.getpid()) == children_before
 
 
-async def test_reused_pid_is_not_taken_for_the_supervisor(
-    reaper: Reaper, tmp_path: Path
-) -> None:
+async def test_reused_pid_is_not_taken_for_the_supervisor(reaper: Reaper, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     state = await reaper.spawn(run_dir, ["sleep", "600"], tmp_path)
-    impostor = dataclasses.replace(
-        state, supervisor_start_ticks=state.supervisor_start_ticks + 1
-    )
+    impostor = dataclasses.replace(state, supervisor_start_ticks=state.supervisor_start_ticks + 1)
 
     assert not is_alive(impostor)
     assert request_stop(impostor) is False
@@ -412,9 +392,7 @@ async def test_reused_pid_is_not_taken_for_the_supervisor(
     assert current is not None and not current.ended
 
 
-async def test_wait_ended_times_out_on_a_running_command(
-    reaper: Reaper, tmp_path: Path
-) -> None:
+async def test_wait_ended_times_out_on_a_running_command(reaper: Reaper, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     await reaper.spawn(run_dir, ["sleep", "600"], tmp_path)
 

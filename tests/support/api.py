@@ -82,17 +82,26 @@ class Api:
     # Builders for the data most tests need.
 
     async def project(self, key: str = "PAP", mode: str = "ISOLATED") -> dict[str, Any]:
-        return await self.ok(CREATE_PROJECT, {"input": {"key": key, "name": f"{key} project", "defaultWorkspaceMode": mode}})
+        return await self.ok(
+            CREATE_PROJECT,
+            {"input": {"key": key, "name": f"{key} project", "defaultWorkspaceMode": mode}},
+        )
 
     async def project_workspace(self, project_id: str, **fields: Any) -> dict[str, Any]:
-        return await self.ok(CREATE_PROJECT_WORKSPACE, {"input": {"projectId": project_id, "name": "main", **fields}})
+        return await self.ok(
+            CREATE_PROJECT_WORKSPACE, {"input": {"projectId": project_id, "name": "main", **fields}}
+        )
 
     async def agent(self, name: str = "coder") -> tuple[str, str]:
         result = await self.ok(CREATE_AGENT, {"input": {"name": name}})
         return result["agent"]["id"], result["token"]
 
-    async def issue(self, project_id: str, title: str = "Fix the login form", **fields: Any) -> dict[str, Any]:
-        return await self.ok(CREATE_ISSUE, {"input": {"projectId": project_id, "title": title, **fields}})
+    async def issue(
+        self, project_id: str, title: str = "Fix the login form", **fields: Any
+    ) -> dict[str, Any]:
+        return await self.ok(
+            CREATE_ISSUE, {"input": {"projectId": project_id, "title": title, **fields}}
+        )
 
     async def checkout(self, issue_id: str, token: str) -> dict[str, Any]:
         return await self.mutate(CHECKOUT, {"issueId": issue_id}, token)

@@ -48,8 +48,11 @@ SERVICE_COMMAND = f"{shlex.quote(sys.executable)} -u -c " + shlex.quote(
 def expect(operator: str, assigned: str, other: str) -> dict[str, str]:
     """Expected outcomes by caller; no token and a wrong token are always refused."""
     return {
-        "operator": operator, "assigned": assigned, "other": other,
-        "none": REFUSED, "wrong": REFUSED,
+        "operator": operator,
+        "assigned": assigned,
+        "other": other,
+        "none": REFUSED,
+        "wrong": REFUSED,
     }
 
 
@@ -105,15 +108,23 @@ Variables = Callable[[World], dict[str, Any]]
 
 
 def m(
-    operation: str, params: str, args: str, success: str, variables: Variables,
-    expected: dict[str, str], label: str = "",
+    operation: str,
+    params: str,
+    args: str,
+    success: str,
+    variables: Variables,
+    expected: dict[str, str],
+    label: str = "",
 ) -> Case:
     document = _mutation(f"{operation}({args})", params, success)
     return Case(operation, "mutation", document, variables, expected, label)
 
 
 def q(
-    operation: str, document: str, variables: Variables, expected: dict[str, str],
+    operation: str,
+    document: str,
+    variables: Variables,
+    expected: dict[str, str],
     label: str = "",
 ) -> Case:
     return Case(operation, "query", document, variables, expected, label)
@@ -131,120 +142,340 @@ def _environment_input(w: World) -> dict[str, Any]:
     key = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
     w.private_keys.append(key)
     return {
-        "name": f"host-{free_port()}", "host": "127.0.0.1", "port": free_port(),
-        "user": "nobody", "privateKey": key, "trustOnFirstUse": True, "rootDir": "/srv/ws",
+        "name": f"host-{free_port()}",
+        "host": "127.0.0.1",
+        "port": free_port(),
+        "user": "nobody",
+        "privateKey": key,
+        "trustOnFirstUse": True,
+        "rootDir": "/srv/ws",
     }
 
 
 # The order matters for the allowed calls only, which run in this order after every
 # refusal has been checked: the ones that end things (close, revoke) come last.
 MATRIX: list[Case] = [
-    m("createProject", "($i: CreateProjectInput!)", "input: $i", "Project",
-      lambda w: {"i": {"key": f"K{free_port()}", "name": "Another"}}, OPERATOR_ONLY),
-    m("updateProject", "($id: ID!)", 'id: $id, input: {description: "new"}', "Project",
-      lambda w: {"id": w.project}, OPERATOR_ONLY),
-    m("createProjectWorkspace", "($i: CreateProjectWorkspaceInput!)", "input: $i",
-      "ProjectWorkspace",
-      lambda w: {"i": {"projectId": w.project, "name": f"pw{free_port()}", "cwd": str(w.repo),
-                       "provisionCommand": "touch owned"}}, OPERATOR_ONLY),
-    m("updateProjectWorkspace", "($id: ID!)", 'id: $id, input: {cleanupCommand: "true"}',
-      "ProjectWorkspace", lambda w: {"id": w.project_workspace}, OPERATOR_ONLY),
-    m("createAgent", "", 'input: {name: "intruder"}', "CreateAgentSuccess",
-      lambda w: {}, OPERATOR_ONLY),
-    m("createIssue", "($i: CreateIssueInput!)", "input: $i", "Issue",
-      lambda w: {"i": _issue_input(w)}, OPERATOR_ONLY),
-    m("updateIssue", "($id: ID!)", 'id: $id, input: {title: "Renamed"}', "Issue",
-      lambda w: {"id": w.issue}, ISSUE_OWNERS, "title"),
-    m("updateIssue", "($id: ID!, $a: ID!)", "id: $id, input: {assigneeId: $a}", "Issue",
-      lambda w: {"id": w.issue, "a": w.agents["assigned"]}, OPERATOR_ONLY, "assignee"),
-    m("checkoutIssue", "($id: ID!)", "issueId: $id", "CheckoutIssueSuccess",
-      lambda w: {"id": w.issue}, ISSUE_OWNERS),
-    m("saveExecutionWorkspace", "($id: ID!)", 'id: $id, input: {name: "renamed"}',
-      "ExecutionWorkspace", lambda w: {"id": w.workspace}, ISSUE_OWNERS, "name"),
-    m("saveExecutionWorkspace", "($id: ID!)", 'id: $id, input: {provisionCommand: "id"}',
-      "ExecutionWorkspace", lambda w: {"id": w.workspace}, OPERATOR_ONLY,
-      "a host-executed command"),
-    m("saveExecutionWorkspace", "($id: ID!)",
-      'id: $id, input: {runtimeOverride: {commands: [{name: "x", kind: "job", command: "id"}]}}',
-      "ExecutionWorkspace", lambda w: {"id": w.workspace}, OPERATOR_ONLY, "runtime override"),
-    m("resetExecutionWorkspaceRuntime", "($id: ID!)", "id: $id", "ExecutionWorkspace",
-      lambda w: {"id": w.workspace}, OPERATOR_ONLY),
-    m("deriveExecutionWorkspace", "($id: ID!)", "id: $id", "ExecutionWorkspace",
-      lambda w: {"id": w.workspace}, OPERATOR_ONLY),
-    m("startWorkspaceService", "($id: ID!)", 'workspaceId: $id, name: "web", wait: true',
-      "WorkspaceServicesSuccess", lambda w: {"id": w.workspace}, ISSUE_OWNERS),
-    m("restartWorkspaceService", "($id: ID!)", 'workspaceId: $id, name: "web", wait: true',
-      "WorkspaceServicesSuccess", lambda w: {"id": w.workspace}, ISSUE_OWNERS),
-    m("stopWorkspaceService", "($id: ID!)", 'workspaceId: $id, name: "web"',
-      "WorkspaceServicesSuccess", lambda w: {"id": w.workspace}, ISSUE_OWNERS),
-    m("runWorkspaceJob", "($id: ID!)", 'workspaceId: $id, name: "hello", wait: true',
-      "RunWorkspaceJobSuccess", lambda w: {"id": w.workspace}, ISSUE_OWNERS),
-    m("createEnvironment", "($i: CreateEnvironmentInput!)", "input: $i", "Environment",
-      lambda w: {"i": _environment_input(w)}, OPERATOR_ONLY),
-    m("updateEnvironment", "($id: ID!)", 'id: $id, input: {rootDir: "/srv/other"}',
-      "Environment", lambda w: {"id": w.environment}, OPERATOR_ONLY),
-    m("testEnvironment", "($id: ID!)", "id: $id", "EnvironmentTest",
-      lambda w: {"id": w.environment}, OPERATOR_ONLY),
-    m("finishRun", "($id: ID!)", "runId: $id, status: SUCCEEDED", "Run",
-      lambda w: {"id": w.run}, ISSUE_OWNERS),
-    m("closeExecutionWorkspace", "($id: ID!)", "id: $id, force: true", "ExecutionWorkspace",
-      lambda w: {"id": w.workspace}, OPERATOR_ONLY),
-    m("revokeAgent", "($id: ID!)", "agentId: $id", "Agent",
-      lambda w: {"id": w.spare_agent}, OPERATOR_ONLY),
+    m(
+        "createProject",
+        "($i: CreateProjectInput!)",
+        "input: $i",
+        "Project",
+        lambda w: {"i": {"key": f"K{free_port()}", "name": "Another"}},
+        OPERATOR_ONLY,
+    ),
+    m(
+        "updateProject",
+        "($id: ID!)",
+        'id: $id, input: {description: "new"}',
+        "Project",
+        lambda w: {"id": w.project},
+        OPERATOR_ONLY,
+    ),
+    m(
+        "createProjectWorkspace",
+        "($i: CreateProjectWorkspaceInput!)",
+        "input: $i",
+        "ProjectWorkspace",
+        lambda w: {
+            "i": {
+                "projectId": w.project,
+                "name": f"pw{free_port()}",
+                "cwd": str(w.repo),
+                "provisionCommand": "touch owned",
+            }
+        },
+        OPERATOR_ONLY,
+    ),
+    m(
+        "updateProjectWorkspace",
+        "($id: ID!)",
+        'id: $id, input: {cleanupCommand: "true"}',
+        "ProjectWorkspace",
+        lambda w: {"id": w.project_workspace},
+        OPERATOR_ONLY,
+    ),
+    m(
+        "createAgent",
+        "",
+        'input: {name: "intruder"}',
+        "CreateAgentSuccess",
+        lambda w: {},
+        OPERATOR_ONLY,
+    ),
+    m(
+        "createIssue",
+        "($i: CreateIssueInput!)",
+        "input: $i",
+        "Issue",
+        lambda w: {"i": _issue_input(w)},
+        OPERATOR_ONLY,
+    ),
+    m(
+        "updateIssue",
+        "($id: ID!)",
+        'id: $id, input: {title: "Renamed"}',
+        "Issue",
+        lambda w: {"id": w.issue},
+        ISSUE_OWNERS,
+        "title",
+    ),
+    m(
+        "updateIssue",
+        "($id: ID!, $a: ID!)",
+        "id: $id, input: {assigneeId: $a}",
+        "Issue",
+        lambda w: {"id": w.issue, "a": w.agents["assigned"]},
+        OPERATOR_ONLY,
+        "assignee",
+    ),
+    m(
+        "checkoutIssue",
+        "($id: ID!)",
+        "issueId: $id",
+        "CheckoutIssueSuccess",
+        lambda w: {"id": w.issue},
+        ISSUE_OWNERS,
+    ),
+    m(
+        "saveExecutionWorkspace",
+        "($id: ID!)",
+        'id: $id, input: {name: "renamed"}',
+        "ExecutionWorkspace",
+        lambda w: {"id": w.workspace},
+        ISSUE_OWNERS,
+        "name",
+    ),
+    m(
+        "saveExecutionWorkspace",
+        "($id: ID!)",
+        'id: $id, input: {provisionCommand: "id"}',
+        "ExecutionWorkspace",
+        lambda w: {"id": w.workspace},
+        OPERATOR_ONLY,
+        "a host-executed command",
+    ),
+    m(
+        "saveExecutionWorkspace",
+        "($id: ID!)",
+        'id: $id, input: {runtimeOverride: {commands: [{name: "x", kind: "job", command: "id"}]}}',
+        "ExecutionWorkspace",
+        lambda w: {"id": w.workspace},
+        OPERATOR_ONLY,
+        "runtime override",
+    ),
+    m(
+        "resetExecutionWorkspaceRuntime",
+        "($id: ID!)",
+        "id: $id",
+        "ExecutionWorkspace",
+        lambda w: {"id": w.workspace},
+        OPERATOR_ONLY,
+    ),
+    m(
+        "deriveExecutionWorkspace",
+        "($id: ID!)",
+        "id: $id",
+        "ExecutionWorkspace",
+        lambda w: {"id": w.workspace},
+        OPERATOR_ONLY,
+    ),
+    m(
+        "startWorkspaceService",
+        "($id: ID!)",
+        'workspaceId: $id, name: "web", wait: true',
+        "WorkspaceServicesSuccess",
+        lambda w: {"id": w.workspace},
+        ISSUE_OWNERS,
+    ),
+    m(
+        "restartWorkspaceService",
+        "($id: ID!)",
+        'workspaceId: $id, name: "web", wait: true',
+        "WorkspaceServicesSuccess",
+        lambda w: {"id": w.workspace},
+        ISSUE_OWNERS,
+    ),
+    m(
+        "stopWorkspaceService",
+        "($id: ID!)",
+        'workspaceId: $id, name: "web"',
+        "WorkspaceServicesSuccess",
+        lambda w: {"id": w.workspace},
+        ISSUE_OWNERS,
+    ),
+    m(
+        "runWorkspaceJob",
+        "($id: ID!)",
+        'workspaceId: $id, name: "hello", wait: true',
+        "RunWorkspaceJobSuccess",
+        lambda w: {"id": w.workspace},
+        ISSUE_OWNERS,
+    ),
+    m(
+        "createEnvironment",
+        "($i: CreateEnvironmentInput!)",
+        "input: $i",
+        "Environment",
+        lambda w: {"i": _environment_input(w)},
+        OPERATOR_ONLY,
+    ),
+    m(
+        "updateEnvironment",
+        "($id: ID!)",
+        'id: $id, input: {rootDir: "/srv/other"}',
+        "Environment",
+        lambda w: {"id": w.environment},
+        OPERATOR_ONLY,
+    ),
+    m(
+        "testEnvironment",
+        "($id: ID!)",
+        "id: $id",
+        "EnvironmentTest",
+        lambda w: {"id": w.environment},
+        OPERATOR_ONLY,
+    ),
+    m(
+        "finishRun",
+        "($id: ID!)",
+        "runId: $id, status: SUCCEEDED",
+        "Run",
+        lambda w: {"id": w.run},
+        ISSUE_OWNERS,
+    ),
+    m(
+        "closeExecutionWorkspace",
+        "($id: ID!)",
+        "id: $id, force: true",
+        "ExecutionWorkspace",
+        lambda w: {"id": w.workspace},
+        OPERATOR_ONLY,
+    ),
+    m(
+        "revokeAgent",
+        "($id: ID!)",
+        "agentId: $id",
+        "Agent",
+        lambda w: {"id": w.spare_agent},
+        OPERATOR_ONLY,
+    ),
     # Reads are shared between operators and agents; the output of commands is not.
     q("viewer", "{ viewer { role name } }", lambda w: {}, EVERYONE),
     q("agents", "{ agents(includeRevoked: true) { id name revokedAt } }", lambda w: {}, EVERYONE),
     q("environments", "{ environments { id name host hasPrivateKey } }", lambda w: {}, EVERYONE),
-    q("environment", "query($id: ID!) { environment(id: $id) { id hasPrivateKey } }",
-      lambda w: {"id": w.environment}, EVERYONE),
+    q(
+        "environment",
+        "query($id: ID!) { environment(id: $id) { id hasPrivateKey } }",
+        lambda w: {"id": w.environment},
+        EVERYONE,
+    ),
     q("projects", "{ projects { id key } }", lambda w: {}, EVERYONE),
-    q("project", "query($id: ID!) { project(id: $id) { id key } }",
-      lambda w: {"id": w.project}, EVERYONE),
-    q("executionWorkspaces", "query($p: ID!) { executionWorkspaces(projectId: $p) { id } }",
-      lambda w: {"p": w.project}, EVERYONE),
-    q("executionWorkspace", "query($id: ID!) { executionWorkspace(id: $id) { id status } }",
-      lambda w: {"id": w.workspace}, EVERYONE),
-    q("executionWorkspace",
-      "query($id: ID!) { executionWorkspace(id: $id) { operations { stdoutExcerpt } } }",
-      lambda w: {"id": w.workspace}, ISSUE_OWNERS, "output excerpts"),
-    q("issues", "query($p: ID!) { issues(projectId: $p) { id identifier } }",
-      lambda w: {"p": w.project}, EVERYONE),
-    q("issue", "query($id: ID!) { issue(id: $id) { id identifier } }",
-      lambda w: {"id": w.issue}, EVERYONE),
-    q("operation", "query($id: ID!) { operation(id: $id) { id phase status } }",
-      lambda w: {"id": w.operation}, EVERYONE),
-    q("operation", "query($id: ID!) { operation(id: $id) { stdoutExcerpt stderrExcerpt } }",
-      lambda w: {"id": w.operation}, ISSUE_OWNERS, "output excerpts"),
-    q("operation", "query($id: ID!) { operation(id: $id) { log { content } } }",
-      lambda w: {"id": w.operation}, ISSUE_OWNERS, "log"),
-    s("workspaceOperations",
-      "subscription($id: ID!) { workspaceOperations(workspaceId: $id) { __typename "
-      "... on WorkspaceOperation { id } ... on Error { message } } }",
-      lambda w: {"id": w.workspace}, ISSUE_OWNERS),
-    s("operationLog",
-      "subscription($id: ID!) { operationLog(operationId: $id) { __typename "
-      "... on OutputChunk { operationId } ... on Error { message } } }",
-      lambda w: {"id": w.operation}, ISSUE_OWNERS),
-    s("serviceStatus",
-      "subscription($id: ID!) { serviceStatus(workspaceId: $id) { __typename "
-      "... on RuntimeService { id } ... on Error { message } } }",
-      lambda w: {"id": w.workspace}, ISSUE_OWNERS),
-    s("serviceLog",
-      'subscription($id: ID!) { serviceLog(workspaceId: $id, name: "web") { __typename '
-      "... on OutputChunk { operationId } ... on Error { message } } }",
-      lambda w: {"id": w.workspace}, ISSUE_OWNERS),
-    s("workspaceChanged",
-      "subscription($id: ID!) { workspaceChanged(projectId: $id) { __typename "
-      "... on ExecutionWorkspace { id } ... on Error { message } } }",
-      lambda w: {"id": w.project}, OWN_ROWS_ONLY),
-    s("runChanged",
-      "subscription($id: ID!) { runChanged(projectId: $id) { __typename "
-      "... on Run { id } ... on Error { message } } }",
-      lambda w: {"id": w.project}, OWN_ROWS_ONLY),
-    s("issueChanged",
-      "subscription($id: ID!) { issueChanged(projectId: $id) { __typename "
-      "... on Issue { id } ... on Error { message } } }",
-      lambda w: {"id": w.project}, OWN_ROWS_ONLY),
+    q(
+        "project",
+        "query($id: ID!) { project(id: $id) { id key } }",
+        lambda w: {"id": w.project},
+        EVERYONE,
+    ),
+    q(
+        "executionWorkspaces",
+        "query($p: ID!) { executionWorkspaces(projectId: $p) { id } }",
+        lambda w: {"p": w.project},
+        EVERYONE,
+    ),
+    q(
+        "executionWorkspace",
+        "query($id: ID!) { executionWorkspace(id: $id) { id status } }",
+        lambda w: {"id": w.workspace},
+        EVERYONE,
+    ),
+    q(
+        "executionWorkspace",
+        "query($id: ID!) { executionWorkspace(id: $id) { operations { stdoutExcerpt } } }",
+        lambda w: {"id": w.workspace},
+        ISSUE_OWNERS,
+        "output excerpts",
+    ),
+    q(
+        "issues",
+        "query($p: ID!) { issues(projectId: $p) { id identifier } }",
+        lambda w: {"p": w.project},
+        EVERYONE,
+    ),
+    q(
+        "issue",
+        "query($id: ID!) { issue(id: $id) { id identifier } }",
+        lambda w: {"id": w.issue},
+        EVERYONE,
+    ),
+    q(
+        "operation",
+        "query($id: ID!) { operation(id: $id) { id phase status } }",
+        lambda w: {"id": w.operation},
+        EVERYONE,
+    ),
+    q(
+        "operation",
+        "query($id: ID!) { operation(id: $id) { stdoutExcerpt stderrExcerpt } }",
+        lambda w: {"id": w.operation},
+        ISSUE_OWNERS,
+        "output excerpts",
+    ),
+    q(
+        "operation",
+        "query($id: ID!) { operation(id: $id) { log { content } } }",
+        lambda w: {"id": w.operation},
+        ISSUE_OWNERS,
+        "log",
+    ),
+    s(
+        "workspaceOperations",
+        "subscription($id: ID!) { workspaceOperations(workspaceId: $id) { __typename "
+        "... on WorkspaceOperation { id } ... on Error { message } } }",
+        lambda w: {"id": w.workspace},
+        ISSUE_OWNERS,
+    ),
+    s(
+        "operationLog",
+        "subscription($id: ID!) { operationLog(operationId: $id) { __typename "
+        "... on OutputChunk { operationId } ... on Error { message } } }",
+        lambda w: {"id": w.operation},
+        ISSUE_OWNERS,
+    ),
+    s(
+        "serviceStatus",
+        "subscription($id: ID!) { serviceStatus(workspaceId: $id) { __typename "
+        "... on RuntimeService { id } ... on Error { message } } }",
+        lambda w: {"id": w.workspace},
+        ISSUE_OWNERS,
+    ),
+    s(
+        "serviceLog",
+        'subscription($id: ID!) { serviceLog(workspaceId: $id, name: "web") { __typename '
+        "... on OutputChunk { operationId } ... on Error { message } } }",
+        lambda w: {"id": w.workspace},
+        ISSUE_OWNERS,
+    ),
+    s(
+        "workspaceChanged",
+        "subscription($id: ID!) { workspaceChanged(projectId: $id) { __typename "
+        "... on ExecutionWorkspace { id } ... on Error { message } } }",
+        lambda w: {"id": w.project},
+        OWN_ROWS_ONLY,
+    ),
+    s(
+        "runChanged",
+        "subscription($id: ID!) { runChanged(projectId: $id) { __typename "
+        "... on Run { id } ... on Error { message } } }",
+        lambda w: {"id": w.project},
+        OWN_ROWS_ONLY,
+    ),
+    s(
+        "issueChanged",
+        "subscription($id: ID!) { issueChanged(projectId: $id) { __typename "
+        "... on Issue { id } ... on Error { message } } }",
+        lambda w: {"id": w.project},
+        OWN_ROWS_ONLY,
+    ),
 ]
 
 
@@ -252,7 +483,8 @@ def schema_operations() -> dict[str, set[str]]:
     """Every root field of schema.graphql, by kind."""
     schema = build_schema(SCHEMA.read_text())
     roots = {
-        "query": schema.query_type, "mutation": schema.mutation_type,
+        "query": schema.query_type,
+        "mutation": schema.mutation_type,
         "subscription": schema.subscription_type,
     }
     return {kind: set(root.fields) if root else set() for kind, root in roots.items()}
@@ -262,7 +494,9 @@ def missing_rows() -> list[str]:
     """Operations of the schema that the matrix says nothing about."""
     covered = {(case.kind, case.operation) for case in MATRIX}
     return sorted(
-        f"{kind} {name}" for kind, names in schema_operations().items() for name in names
+        f"{kind} {name}"
+        for kind, names in schema_operations().items()
+        for name in names
         if (kind, name) not in covered
     )
 
@@ -280,7 +514,10 @@ async def build_world(api: Api, repo: Path) -> World:
         {"name": "hello", "kind": "job", "command": "echo hello"},
     ]
     created = await api.project_workspace(
-        world.project, cwd=str(repo), baseRef="main", provisionCommand="echo provisioned",
+        world.project,
+        cwd=str(repo),
+        baseRef="main",
+        provisionCommand="echo provisioned",
         runtimeConfig={"commands": commands},
     )
     world.project_workspace = created["id"]
@@ -370,7 +607,9 @@ async def check_mutations_and_queries(api: Api, world: World) -> list[Outcome]:
     before = await database_snapshot()
     outcomes = [
         await check_http(api, world, case, caller)
-        for case in cases for caller in CALLERS if case.expected[caller] != ALLOW
+        for case in cases
+        for caller in CALLERS
+        if case.expected[caller] != ALLOW
     ]
     after = await database_snapshot()
     changed = sorted(table for table in before if before[table] != after[table])
@@ -430,5 +669,7 @@ async def _refusal(ws_url: str, token: str | None) -> int | None:
 async def check_subscriptions(ws_url: str, world: World) -> list[Outcome]:
     return [
         await check_subscription(ws_url, world, case, caller)
-        for case in MATRIX if case.kind == "subscription" for caller in CALLERS
+        for case in MATRIX
+        if case.kind == "subscription"
+        for caller in CALLERS
     ]

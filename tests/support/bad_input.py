@@ -64,25 +64,53 @@ from worksite.models import (
 from worksite.settings import Settings
 
 ERROR_TYPES = {
-    "NotFoundError", "InvalidInputError", "ConflictError", "ForbiddenError",
+    "NotFoundError",
+    "InvalidInputError",
+    "ConflictError",
+    "ForbiddenError",
     "ProvisionFailedError",
 }
 # Rows change on their own as services and jobs that an earlier example started go
 # on running; these columns are the monitor's, not the client's.
 VOLATILE = {
-    "updated_at", "last_used_at", "status_changed_at", "started_at", "ready_at",
-    "stopped_at", "finished_at", "exit_code", "pid", "health", "stdout_excerpt",
-    "stderr_excerpt", "supervisor_pid", "supervisor_start_ticks", "log_size",
+    "updated_at",
+    "last_used_at",
+    "status_changed_at",
+    "started_at",
+    "ready_at",
+    "stopped_at",
+    "finished_at",
+    "exit_code",
+    "pid",
+    "health",
+    "stdout_excerpt",
+    "stderr_excerpt",
+    "supervisor_pid",
+    "supervisor_start_ticks",
+    "log_size",
 }
 VOLATILE_BY_MODEL = {"Operation": {"status"}, "RuntimeService": {"status", "operation_id"}}
 MODELS = (
-    Project, ProjectWorkspace, Environment, Agent, Issue, IssueWorkspaceLink, Run,
-    ExecutionWorkspace, Operation, RuntimeService, PortLease,
+    Project,
+    ProjectWorkspace,
+    Environment,
+    Agent,
+    Issue,
+    IssueWorkspaceLink,
+    Run,
+    ExecutionWorkspace,
+    Operation,
+    RuntimeService,
+    PortLease,
 )
 # Mutations that may start a process (or make a worktree) when they succeed.
 RUNS_THINGS = {
-    "checkoutIssue", "deriveExecutionWorkspace", "closeExecutionWorkspace",
-    "startWorkspaceService", "stopWorkspaceService", "restartWorkspaceService",
+    "checkoutIssue",
+    "deriveExecutionWorkspace",
+    "closeExecutionWorkspace",
+    "startWorkspaceService",
+    "stopWorkspaceService",
+    "restartWorkspaceService",
     "runWorkspaceJob",
 }
 EXAMPLE_TIMEOUT = 300.0
@@ -93,29 +121,120 @@ KEPT_WHEN_EMPTY = {"branchName", "baseRef"}
 # ---------------------------------------------------------------- strategies
 
 ODD_TEXT = [
-    "", " ", "-x", "--upload-pack=touch /tmp/worksite-pwned", "--output=/tmp/x",
-    ";rm -rf ~", "$(touch /tmp/worksite-pwned)", "`id`", "a\nb", "name\n", "\nname",
-    "x\r\n", "..", "../..", "a/../../b", "@{", "@{-1}", "HEAD~1", "main^", "main^{tree}",
-    "x.lock", "refs/heads/x.lock", "a..b", ".hidden", "trailing/", "trailing.",
-    "/abs", "//double", "\x00", "a\x00b", "\ud800", "x\udfff", "\u202eevil\u202c",
-    "e\u0301\u0301\u0301", "\u200b", "\U0001f600", "\ufb01", "null", "{}", "[]",
-    "'; DROP TABLE project; --", "%s%n", "\\", "*", "?", "[", ":", "~user",
-    "\x1b[31mred", "\x7f", "\t", "PAP\n", "AB",
+    "",
+    " ",
+    "-x",
+    "--upload-pack=touch /tmp/worksite-pwned",
+    "--output=/tmp/x",
+    ";rm -rf ~",
+    "$(touch /tmp/worksite-pwned)",
+    "`id`",
+    "a\nb",
+    "name\n",
+    "\nname",
+    "x\r\n",
+    "..",
+    "../..",
+    "a/../../b",
+    "@{",
+    "@{-1}",
+    "HEAD~1",
+    "main^",
+    "main^{tree}",
+    "x.lock",
+    "refs/heads/x.lock",
+    "a..b",
+    ".hidden",
+    "trailing/",
+    "trailing.",
+    "/abs",
+    "//double",
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "x\udfff",
+    "\u202eevil\u202c",
+    "e\u0301\u0301\u0301",
+    "\u200b",
+    "\U0001f600",
+    "\ufb01",
+    "null",
+    "{}",
+    "[]",
+    "'; DROP TABLE project; --",
+    "%s%n",
+    "\\",
+    "*",
+    "?",
+    "[",
+    ":",
+    "~user",
+    "\x1b[31mred",
+    "\x7f",
+    "\t",
+    "PAP\n",
+    "AB",
 ]
 # Odd shell text that is still harmless when a test run executes it.
 HARMLESS_COMMANDS = [
-    "true", "-x", "--upload-pack=true", "echo $(printf x)", "echo `printf x`",
-    "echo ';rm -rf ~'", ": \u202e\u0301", "exit 3", "echo \U0001f600", "true #\n: more",
+    "true",
+    "-x",
+    "--upload-pack=true",
+    "echo $(printf x)",
+    "echo `printf x`",
+    "echo ';rm -rf ~'",
+    ": \u202e\u0301",
+    "exit 3",
+    "echo \U0001f600",
+    "true #\n: more",
 ]
 ODD_REFS = [
-    "main", "HEAD", "-x", "--upload-pack=x", "@", "@{", "a@{b", "~", "^", "x.lock",
-    "a..b", "refs/heads/main", "feature/x", "a//b", ".x", "x.", "x/", "HEAD~1",
-    "main^", "a b", "a:b", "a?b", "a*b", "a[b", "a\\b", "main\n", "-", "ok-branch",
-    "x" * 201, "é", "refs/heads/../x",
+    "main",
+    "HEAD",
+    "-x",
+    "--upload-pack=x",
+    "@",
+    "@{",
+    "a@{b",
+    "~",
+    "^",
+    "x.lock",
+    "a..b",
+    "refs/heads/main",
+    "feature/x",
+    "a//b",
+    ".x",
+    "x.",
+    "x/",
+    "HEAD~1",
+    "main^",
+    "a b",
+    "a:b",
+    "a?b",
+    "a*b",
+    "a[b",
+    "a\\b",
+    "main\n",
+    "-",
+    "ok-branch",
+    "x" * 201,
+    "é",
+    "refs/heads/../x",
 ]
 BIG_INTS = [
-    0, -1, 1, 65535, 65536, 70000, 2**31 - 1, -(2**31), 2**31, -(2**31) - 1,
-    2**53 + 1, 2**63, 10**30,
+    0,
+    -1,
+    1,
+    65535,
+    65536,
+    70000,
+    2**31 - 1,
+    -(2**31),
+    2**31,
+    -(2**31) - 1,
+    2**53 + 1,
+    2**63,
+    10**30,
 ]
 
 
@@ -165,17 +284,25 @@ def ref_text() -> st.SearchStrategy[str]:
 
 def json_leaf() -> st.SearchStrategy[Any]:
     return st.one_of(
-        st.none(), st.booleans(), big_int(),
-        st.floats(allow_nan=False, allow_infinity=False), odd_text(),
+        st.none(),
+        st.booleans(),
+        big_int(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        odd_text(),
     )
 
 
 def nested_json() -> st.SearchStrategy[Any]:
     return st.recursive(
         json_leaf(),
-        lambda inner: st.lists(inner, max_size=4)
-        | st.dictionaries(st.sampled_from(["commands", "services", "name", "kind", "x"])
-                          | odd_text(), inner, max_size=4),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(["commands", "services", "name", "kind", "x"]) | odd_text(),
+                inner,
+                max_size=4,
+            )
+        ),
         max_leaves=20,
     )
 
@@ -196,10 +323,28 @@ class World:
     def paths(self) -> list[str]:
         tree = str(self.worktree)
         return [
-            tree, f"{tree}/escape", f"{tree}/escape/inner", f"{tree}/../x", f"{tree}/.",
-            f"{tree}//sub", str(self.outside), str(self.repo), str(self.settings.sandbox_dir),
-            "/", "/etc", "escape", "./escape", "escape/..", "sub/../../x", "../outside",
-            "relative", "", ".", "/tmp/\x00x", "/tmp/a\nb", "/" + "x" * 5000,
+            tree,
+            f"{tree}/escape",
+            f"{tree}/escape/inner",
+            f"{tree}/../x",
+            f"{tree}/.",
+            f"{tree}//sub",
+            str(self.outside),
+            str(self.repo),
+            str(self.settings.sandbox_dir),
+            "/",
+            "/etc",
+            "escape",
+            "./escape",
+            "escape/..",
+            "sub/../../x",
+            "../outside",
+            "relative",
+            "",
+            ".",
+            "/tmp/\x00x",
+            "/tmp/a\nb",
+            "/" + "x" * 5000,
         ]
 
     def id_of(self, *kinds: str) -> st.SearchStrategy[str]:
@@ -217,11 +362,20 @@ class World:
     def repo_url(self) -> st.SearchStrategy[str]:
         # Accepted URLs stay on this machine: a later checkout may fetch from them.
         return st.one_of(
-            st.sampled_from([
-                str(self.repo), f"file://{self.repo}", "https://127.0.0.1:9/x.git",
-                "ssh://127.0.0.1:9/x", "git@127.0.0.1:x", "-u", "--upload-pack=x",
-                "ext::sh -c touch% /tmp/worksite-pwned", "https://\x00", "file:///\n",
-            ]),
+            st.sampled_from(
+                [
+                    str(self.repo),
+                    f"file://{self.repo}",
+                    "https://127.0.0.1:9/x.git",
+                    "ssh://127.0.0.1:9/x",
+                    "git@127.0.0.1:x",
+                    "-u",
+                    "--upload-pack=x",
+                    "ext::sh -c touch% /tmp/worksite-pwned",
+                    "https://\x00",
+                    "file:///\n",
+                ]
+            ),
             odd_text().filter(lambda s: "@" not in s and "//" not in s),
         )
 
@@ -233,16 +387,20 @@ class World:
                 "command": command_text(),
                 "cwd": st.one_of(st.sampled_from(self.paths()), odd_text()),
                 "env": st.dictionaries(
-                    st.one_of(st.sampled_from(["PATH", "X_1", "1X", "A-B", "PATH\n"]),
-                              odd_text()),
+                    st.one_of(st.sampled_from(["PATH", "X_1", "1X", "A-B", "PATH\n"]), odd_text()),
                     st.one_of(odd_text().filter(lambda s: "\x00" not in s), json_leaf()),
                     max_size=3,
                 ),
                 "port": st.one_of(st.just("auto"), big_int(), odd_text()),
                 "readiness": st.one_of(
                     st.fixed_dictionaries({"tcp": st.one_of(st.just("auto"), big_int())}),
-                    st.fixed_dictionaries({"http": st.sampled_from([
-                        "http://127.0.0.1:9/", "ftp://x", "http://", "https://[::1]:9/"])}),
+                    st.fixed_dictionaries(
+                        {
+                            "http": st.sampled_from(
+                                ["http://127.0.0.1:9/", "ftp://x", "http://", "https://[::1]:9/"]
+                            )
+                        }
+                    ),
                     st.fixed_dictionaries({"command": command_text()}),
                     nested_json(),
                 ),
@@ -250,14 +408,23 @@ class World:
             },
         )
         document = st.fixed_dictionaries(
-            {}, optional={"commands": st.lists(entry, max_size=3) | nested_json(),
-                          "services": st.lists(entry, max_size=2)},
+            {},
+            optional={
+                "commands": st.lists(entry, max_size=3) | nested_json(),
+                "services": st.lists(entry, max_size=2),
+            },
         )
         as_text = document.map(json.dumps)
-        deep = st.sampled_from([
-            "[" * 5000 + "]" * 5000, '{"commands": ' + "[" * 3000 + "]" * 3000 + "}",
-            '{"commands": [', "{'commands': []}", "NaN", "1e999",
-        ])
+        deep = st.sampled_from(
+            [
+                "[" * 5000 + "]" * 5000,
+                '{"commands": ' + "[" * 3000 + "]" * 3000 + "}",
+                '{"commands": [',
+                "{'commands': []}",
+                "NaN",
+                "1e999",
+            ]
+        )
         return st.one_of(document, document, as_text, nested_json(), deep, st.none())
 
 
@@ -316,8 +483,12 @@ def optional(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, An
 
 def enum(*values: str) -> st.SearchStrategy[Any]:
     # Now and then a value the enum does not hold: the schema refuses it.
-    return st.one_of(st.sampled_from(values), st.sampled_from(values),
-                     st.sampled_from(["", "nope", "isolated"]), st.none())
+    return st.one_of(
+        st.sampled_from(values),
+        st.sampled_from(values),
+        st.sampled_from(["", "nope", "isolated"]),
+        st.none(),
+    )
 
 
 MODES = ("ISOLATED", "REUSE", "PROJECT_PRIMARY")
@@ -327,23 +498,30 @@ PRIORITIES = ("LOW", "MEDIUM", "HIGH", "URGENT")
 
 def project_workspace_input(world: World) -> st.SearchStrategy[dict[str, Any]]:
     return optional(
-        name=name_text(), repoUrl=world.repo_url(), baseRef=ref_text(),
+        name=name_text(),
+        repoUrl=world.repo_url(),
+        baseRef=ref_text(),
         cwd=world.path_text(),
         # Never the environment the edit cases change: its host may be anything.
         environmentId=st.one_of(
             st.sampled_from([world.ids["local_environment"], world.ids["environment"]]),
             world.id_of("none"),
         ),
-        isPrimary=st.booleans(), provisionCommand=command_text(),
-        cleanupCommand=command_text(), teardownCommand=command_text(),
+        isPrimary=st.booleans(),
+        provisionCommand=command_text(),
+        cleanupCommand=command_text(),
+        teardownCommand=command_text(),
         runtimeConfig=world.runtime_config(),
     )
 
 
 def issue_input(world: World) -> st.SearchStrategy[dict[str, Any]]:
     return optional(
-        title=name_text(), description=odd_text(), status=enum(*STATUSES),
-        priority=enum(*PRIORITIES), assigneeId=world.id_of("agent"),
+        title=name_text(),
+        description=odd_text(),
+        status=enum(*STATUSES),
+        priority=enum(*PRIORITIES),
+        assigneeId=world.id_of("agent"),
         parentId=world.id_of("issue", "other_issue"),
         inheritExecutionWorkspaceFromIssueId=world.id_of("issue", "other_issue"),
         workspaceMode=enum(*MODES),
@@ -353,13 +531,16 @@ def issue_input(world: World) -> st.SearchStrategy[dict[str, Any]]:
 def environment_input(world: World) -> st.SearchStrategy[dict[str, Any]]:
     return optional(
         name=name_text(),
-        host=st.one_of(st.sampled_from(["127.0.0.1", "::1", "[::1]", "localhost",
-                                        "-oProxyCommand=x", "a b", "host\n"]), odd_text()),
+        host=st.one_of(
+            st.sampled_from(
+                ["127.0.0.1", "::1", "[::1]", "localhost", "-oProxyCommand=x", "a b", "host\n"]
+            ),
+            odd_text(),
+        ),
         port=big_int(),
         user=st.one_of(st.sampled_from(["worksite", "-l", "root\n", "a;b"]), odd_text()),
         privateKey=st.one_of(st.just(world.private_key), odd_text()),
-        hostKey=st.one_of(st.sampled_from(["SHA256:abc", "ssh-ed25519 AAAA", ""]),
-                          odd_text()),
+        hostKey=st.one_of(st.sampled_from(["SHA256:abc", "ssh-ed25519 AAAA", ""]), odd_text()),
         trustOnFirstUse=st.booleans(),
         rootDir=world.path_text(),
     )
@@ -367,224 +548,355 @@ def environment_input(world: World) -> st.SearchStrategy[dict[str, Any]]:
 
 def workspace_input(world: World) -> st.SearchStrategy[dict[str, Any]]:
     return optional(
-        name=name_text(), branchName=ref_text(), cwd=world.path_text(),
-        providerRef=odd_text(), repoUrl=world.repo_url(), baseRef=ref_text(),
-        provisionCommand=command_text(), teardownCommand=command_text(),
-        cleanupCommand=command_text(), runtimeOverride=world.runtime_config(),
+        name=name_text(),
+        branchName=ref_text(),
+        cwd=world.path_text(),
+        providerRef=odd_text(),
+        repoUrl=world.repo_url(),
+        baseRef=ref_text(),
+        provisionCommand=command_text(),
+        teardownCommand=command_text(),
+        cleanupCommand=command_text(),
+        runtimeOverride=world.runtime_config(),
     )
 
 
 def command_name(world: World) -> st.SearchStrategy[str]:
-    return st.one_of(
-        st.sampled_from(["hello", "idle", "through-link", "missing"]), name_text()
-    )
+    return st.one_of(st.sampled_from(["hello", "idle", "through-link", "missing"]), name_text())
 
 
 def cases() -> list[Case]:
-    project_fields = {"name": stripped, "description": same,
-                      "cleanupRetentionSeconds": same}
+    project_fields = {"name": stripped, "description": same, "cleanupRetentionSeconds": same}
     project_workspace_fields = {
-        "name": stripped, "cwd": posix_path, "baseRef": same, "provisionCommand": same,
-        "cleanupCommand": same, "teardownCommand": same, "runtimeConfig": parsed_config,
+        "name": stripped,
+        "cwd": posix_path,
+        "baseRef": same,
+        "provisionCommand": same,
+        "cleanupCommand": same,
+        "teardownCommand": same,
+        "runtimeConfig": parsed_config,
     }
     workspace_fields = {
-        "name": stripped, "cwd": posix_path, "branchName": same, "baseRef": same,
-        "providerRef": same, "provisionCommand": same, "teardownCommand": same,
-        "cleanupCommand": same, "runtimeOverride": parsed_config,
+        "name": stripped,
+        "cwd": posix_path,
+        "branchName": same,
+        "baseRef": same,
+        "providerRef": same,
+        "provisionCommand": same,
+        "teardownCommand": same,
+        "cleanupCommand": same,
+        "runtimeOverride": parsed_config,
     }
-    environment_fields = {"name": stripped, "port": same, "user": same,
-                          "rootDir": posix_path}
+    environment_fields = {"name": stripped, "port": same, "user": same, "rootDir": posix_path}
     read_project = f"query($id: ID!) {{ node: project(id: $id) {{ {PROJECT} }} }}"
     read_workspace = f"query($id: ID!) {{ node: executionWorkspace(id: $id) {{ {WORKSPACE} }} }}"
     read_issue = f"query($id: ID!) {{ node: issue(id: $id) {{ {ISSUE} }} }}"
     read_environment = f"query($id: ID!) {{ node: environment(id: $id) {{ {ENVIRONMENT} }} }}"
-    read_project_workspace = (
-        f"query {{ projects {{ workspaces {{ {PROJECT_WORKSPACE} }} }} }}"
-    )
+    read_project_workspace = f"query {{ projects {{ workspaces {{ {PROJECT_WORKSPACE} }} }} }}"
     return [
         Case(
             "createProject",
-            doc("($input: CreateProjectInput!)", "createProject(input: $input)",
-                f"... on Project {{ {PROJECT} }}"),
-            lambda w: st.fixed_dictionaries({"input": st.fixed_dictionaries(
-                {"key": st.one_of(st.sampled_from(["AB", "BAD", "A", "ab", "A" * 11,
-                                                   "PAP\n", "Q1"]),
-                                  st.from_regex(r"[A-Z][A-Z0-9]{1,9}", fullmatch=True),
-                                  odd_text()),
-                 "name": name_text()},
-                optional={"description": odd_text(), "defaultWorkspaceMode": enum(*MODES)},
-            )}),
-            read_project, {"key": same, **project_fields},
+            doc(
+                "($input: CreateProjectInput!)",
+                "createProject(input: $input)",
+                f"... on Project {{ {PROJECT} }}",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {
+                    "input": st.fixed_dictionaries(
+                        {
+                            "key": st.one_of(
+                                st.sampled_from(["AB", "BAD", "A", "ab", "A" * 11, "PAP\n", "Q1"]),
+                                st.from_regex(r"[A-Z][A-Z0-9]{1,9}", fullmatch=True),
+                                odd_text(),
+                            ),
+                            "name": name_text(),
+                        },
+                        optional={"description": odd_text(), "defaultWorkspaceMode": enum(*MODES)},
+                    )
+                }
+            ),
+            read_project,
+            {"key": same, **project_fields},
         ),
         Case(
             "updateProject",
-            doc("($id: ID!, $input: UpdateProjectInput!)", "updateProject(id: $id, input: $input)",
-                f"... on Project {{ {PROJECT} }}"),
-            lambda w: st.fixed_dictionaries({"id": w.id_of("project"), "input": optional(
-                name=name_text(), description=odd_text(),
-                defaultWorkspaceMode=enum(*MODES),
-                cleanupRetentionSeconds=st.one_of(big_int(), st.none()),
-            )}),
-            read_project, project_fields,
+            doc(
+                "($id: ID!, $input: UpdateProjectInput!)",
+                "updateProject(id: $id, input: $input)",
+                f"... on Project {{ {PROJECT} }}",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {
+                    "id": w.id_of("project"),
+                    "input": optional(
+                        name=name_text(),
+                        description=odd_text(),
+                        defaultWorkspaceMode=enum(*MODES),
+                        cleanupRetentionSeconds=st.one_of(big_int(), st.none()),
+                    ),
+                }
+            ),
+            read_project,
+            project_fields,
         ),
         Case(
             "createProjectWorkspace",
-            doc("($input: CreateProjectWorkspaceInput!)", "createProjectWorkspace(input: $input)",
-                f"... on ProjectWorkspace {{ {PROJECT_WORKSPACE} }}"),
-            lambda w: st.fixed_dictionaries({"input": project_workspace_input(w).flatmap(
-                lambda fields: w.id_of("project").map(lambda p: {**fields, "projectId": p})
-            )}),
-            read_project_workspace, project_workspace_fields,
+            doc(
+                "($input: CreateProjectWorkspaceInput!)",
+                "createProjectWorkspace(input: $input)",
+                f"... on ProjectWorkspace {{ {PROJECT_WORKSPACE} }}",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {
+                    "input": project_workspace_input(w).flatmap(
+                        lambda fields: w.id_of("project").map(lambda p: {**fields, "projectId": p})
+                    )
+                }
+            ),
+            read_project_workspace,
+            project_workspace_fields,
         ),
         Case(
             "updateProjectWorkspace",
-            doc("($id: ID!, $input: ProjectWorkspaceInput!)",
+            doc(
+                "($id: ID!, $input: ProjectWorkspaceInput!)",
                 "updateProjectWorkspace(id: $id, input: $input)",
-                f"... on ProjectWorkspace {{ {PROJECT_WORKSPACE} }}"),
-            lambda w: st.fixed_dictionaries({
-                "id": w.id_of("spare_project_workspace", "project_workspace"),
-                "input": project_workspace_input(w)}),
-            read_project_workspace, project_workspace_fields,
+                f"... on ProjectWorkspace {{ {PROJECT_WORKSPACE} }}",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {
+                    "id": w.id_of("spare_project_workspace", "project_workspace"),
+                    "input": project_workspace_input(w),
+                }
+            ),
+            read_project_workspace,
+            project_workspace_fields,
         ),
         Case(
             "createAgent",
-            doc("($input: CreateAgentInput!)", "createAgent(input: $input)",
-                "... on CreateAgentSuccess { agent { id name } }"),
-            lambda w: st.fixed_dictionaries({"input": st.fixed_dictionaries(
-                {"name": name_text()})}),
-            "query { agents { id name } }", {"name": stripped},
+            doc(
+                "($input: CreateAgentInput!)",
+                "createAgent(input: $input)",
+                "... on CreateAgentSuccess { agent { id name } }",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {"input": st.fixed_dictionaries({"name": name_text()})}
+            ),
+            "query { agents { id name } }",
+            {"name": stripped},
         ),
         Case(
             "revokeAgent",
-            doc("($agentId: ID!)", "revokeAgent(agentId: $agentId)",
-                "... on Agent { id name revokedAt }"),
-            lambda w: st.fixed_dictionaries({"agentId": w.id_of("spare_agent").filter(
-                lambda value: value != w.ids["agent"])}),
+            doc(
+                "($agentId: ID!)",
+                "revokeAgent(agentId: $agentId)",
+                "... on Agent { id name revokedAt }",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {"agentId": w.id_of("spare_agent").filter(lambda value: value != w.ids["agent"])}
+            ),
         ),
         Case(
             "createIssue",
-            doc("($input: CreateIssueInput!)", "createIssue(input: $input)",
-                f"... on Issue {{ {ISSUE} }}"),
-            lambda w: st.fixed_dictionaries({"input": issue_input(w).flatmap(
-                lambda fields: w.id_of("project").map(lambda p: {**fields, "projectId": p})
-            )}),
-            read_issue, {"title": stripped, "description": same},
+            doc(
+                "($input: CreateIssueInput!)",
+                "createIssue(input: $input)",
+                f"... on Issue {{ {ISSUE} }}",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {
+                    "input": issue_input(w).flatmap(
+                        lambda fields: w.id_of("project").map(lambda p: {**fields, "projectId": p})
+                    )
+                }
+            ),
+            read_issue,
+            {"title": stripped, "description": same},
         ),
         Case(
             "updateIssue",
-            doc("($id: ID!, $input: IssueInput!)", "updateIssue(id: $id, input: $input)",
-                f"... on Issue {{ {ISSUE} }}"),
-            lambda w: st.fixed_dictionaries({"id": w.id_of("other_issue", "issue"),
-                                             "input": issue_input(w)}),
-            read_issue, {"title": stripped, "description": same},
+            doc(
+                "($id: ID!, $input: IssueInput!)",
+                "updateIssue(id: $id, input: $input)",
+                f"... on Issue {{ {ISSUE} }}",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {"id": w.id_of("other_issue", "issue"), "input": issue_input(w)}
+            ),
+            read_issue,
+            {"title": stripped, "description": same},
         ),
         Case(
             "checkoutIssue",
-            doc("($issueId: ID!)", "checkoutIssue(issueId: $issueId)",
-                "... on CheckoutIssueSuccess { run { id } workspace { id } }"),
+            doc(
+                "($issueId: ID!)",
+                "checkoutIssue(issueId: $issueId)",
+                "... on CheckoutIssueSuccess { run { id } workspace { id } }",
+            ),
             lambda w: st.fixed_dictionaries({"issueId": w.id_of("issue", "other_issue")}),
         ),
         Case(
             "finishRun",
-            doc("($runId: ID!, $status: RunStatus!)", "finishRun(runId: $runId, status: $status)",
-                "... on Run { id status }"),
-            lambda w: st.fixed_dictionaries({
-                "runId": w.id_of("run"),
-                "status": enum("RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")}),
+            doc(
+                "($runId: ID!, $status: RunStatus!)",
+                "finishRun(runId: $runId, status: $status)",
+                "... on Run { id status }",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {
+                    "runId": w.id_of("run"),
+                    "status": enum("RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"),
+                }
+            ),
         ),
         Case(
             "saveExecutionWorkspace",
-            doc("($id: ID!, $input: SaveExecutionWorkspaceInput!)",
+            doc(
+                "($id: ID!, $input: SaveExecutionWorkspaceInput!)",
                 "saveExecutionWorkspace(id: $id, input: $input)",
-                f"... on ExecutionWorkspace {{ {WORKSPACE} }}"),
-            lambda w: st.fixed_dictionaries({"id": w.id_of("workspace"),
-                                             "input": workspace_input(w)}),
-            read_workspace, workspace_fields,
+                f"... on ExecutionWorkspace {{ {WORKSPACE} }}",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {"id": w.id_of("workspace"), "input": workspace_input(w)}
+            ),
+            read_workspace,
+            workspace_fields,
         ),
         Case(
             "resetExecutionWorkspaceRuntime",
-            doc("($id: ID!)", "resetExecutionWorkspaceRuntime(id: $id)",
-                "... on ExecutionWorkspace { id runtimeOverride }"),
+            doc(
+                "($id: ID!)",
+                "resetExecutionWorkspaceRuntime(id: $id)",
+                "... on ExecutionWorkspace { id runtimeOverride }",
+            ),
             lambda w: st.fixed_dictionaries({"id": w.id_of("workspace")}),
         ),
         Case(
             "startWorkspaceService",
-            doc("($workspaceId: ID!, $name: String, $wait: Boolean!)",
+            doc(
+                "($workspaceId: ID!, $name: String, $wait: Boolean!)",
                 "startWorkspaceService(workspaceId: $workspaceId, name: $name, wait: $wait)",
-                "... on WorkspaceServicesSuccess { services { name status } }"),
-            lambda w: st.fixed_dictionaries({
-                "workspaceId": w.id_of("workspace"),
-                "name": st.one_of(command_name(w), st.none()), "wait": st.just(True)}),
+                "... on WorkspaceServicesSuccess { services { name status } }",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {
+                    "workspaceId": w.id_of("workspace"),
+                    "name": st.one_of(command_name(w), st.none()),
+                    "wait": st.just(True),
+                }
+            ),
         ),
         Case(
             "restartWorkspaceService",
-            doc("($workspaceId: ID!, $name: String, $wait: Boolean!)",
+            doc(
+                "($workspaceId: ID!, $name: String, $wait: Boolean!)",
                 "restartWorkspaceService(workspaceId: $workspaceId, name: $name, wait: $wait)",
-                "... on WorkspaceServicesSuccess { services { name status } }"),
-            lambda w: st.fixed_dictionaries({
-                "workspaceId": w.id_of("workspace"),
-                "name": st.one_of(command_name(w), st.none()), "wait": st.just(True)}),
+                "... on WorkspaceServicesSuccess { services { name status } }",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {
+                    "workspaceId": w.id_of("workspace"),
+                    "name": st.one_of(command_name(w), st.none()),
+                    "wait": st.just(True),
+                }
+            ),
         ),
         Case(
             "stopWorkspaceService",
-            doc("($workspaceId: ID!, $name: String)",
+            doc(
+                "($workspaceId: ID!, $name: String)",
                 "stopWorkspaceService(workspaceId: $workspaceId, name: $name)",
-                "... on WorkspaceServicesSuccess { services { name status } }"),
-            lambda w: st.fixed_dictionaries({
-                "workspaceId": w.id_of("workspace"),
-                "name": st.one_of(command_name(w), st.none())}),
+                "... on WorkspaceServicesSuccess { services { name status } }",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {"workspaceId": w.id_of("workspace"), "name": st.one_of(command_name(w), st.none())}
+            ),
         ),
         Case(
             "runWorkspaceJob",
-            doc("($workspaceId: ID!, $name: String!, $wait: Boolean!)",
+            doc(
+                "($workspaceId: ID!, $name: String!, $wait: Boolean!)",
                 "runWorkspaceJob(workspaceId: $workspaceId, name: $name, wait: $wait)",
-                "... on RunWorkspaceJobSuccess { operation { id status exitCode } }"),
-            lambda w: st.fixed_dictionaries({
-                "workspaceId": w.id_of("workspace"), "name": command_name(w),
-                "wait": st.just(True)}),
+                "... on RunWorkspaceJobSuccess { operation { id status exitCode } }",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {
+                    "workspaceId": w.id_of("workspace"),
+                    "name": command_name(w),
+                    "wait": st.just(True),
+                }
+            ),
         ),
         Case(
             "createEnvironment",
-            doc("($input: CreateEnvironmentInput!)", "createEnvironment(input: $input)",
-                f"... on Environment {{ {ENVIRONMENT} }}"),
-            lambda w: st.fixed_dictionaries({"input": environment_input(w).flatmap(
-                lambda fields: st.fixed_dictionaries(
-                    {}, optional={"kind": enum("SSH", "LOCAL")}
-                ).map(lambda kind: {**fields, **kind})
-            )}),
-            read_environment, environment_fields,
+            doc(
+                "($input: CreateEnvironmentInput!)",
+                "createEnvironment(input: $input)",
+                f"... on Environment {{ {ENVIRONMENT} }}",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {
+                    "input": environment_input(w).flatmap(
+                        lambda fields: st.fixed_dictionaries(
+                            {}, optional={"kind": enum("SSH", "LOCAL")}
+                        ).map(lambda kind: {**fields, **kind})
+                    )
+                }
+            ),
+            read_environment,
+            environment_fields,
         ),
         Case(
             "updateEnvironment",
-            doc("($id: ID!, $input: EnvironmentInput!)", "updateEnvironment(id: $id, input: $input)",
-                f"... on Environment {{ {ENVIRONMENT} }}"),
-            lambda w: st.fixed_dictionaries({
-                "id": w.id_of("edited_environment", "local_environment"),
-                "input": environment_input(w)}),
-            read_environment, environment_fields,
+            doc(
+                "($id: ID!, $input: EnvironmentInput!)",
+                "updateEnvironment(id: $id, input: $input)",
+                f"... on Environment {{ {ENVIRONMENT} }}",
+            ),
+            lambda w: st.fixed_dictionaries(
+                {
+                    "id": w.id_of("edited_environment", "local_environment"),
+                    "input": environment_input(w),
+                }
+            ),
+            read_environment,
+            environment_fields,
         ),
         Case(
             "testEnvironment",
             doc("($id: ID!)", "testEnvironment(id: $id)", "... on EnvironmentTest { ok }"),
             # Only the environment on a closed loopback port is ever connected to.
-            lambda w: st.fixed_dictionaries({"id": st.one_of(
-                st.sampled_from([w.ids["environment"], w.ids["local_environment"]]),
-                w.id_of("none"))}),
+            lambda w: st.fixed_dictionaries(
+                {
+                    "id": st.one_of(
+                        st.sampled_from([w.ids["environment"], w.ids["local_environment"]]),
+                        w.id_of("none"),
+                    )
+                }
+            ),
         ),
         Case(
             "deriveExecutionWorkspace",
-            doc("($id: ID!)", "deriveExecutionWorkspace(id: $id)",
-                "... on ExecutionWorkspace { id }"),
+            doc(
+                "($id: ID!)",
+                "deriveExecutionWorkspace(id: $id)",
+                "... on ExecutionWorkspace { id }",
+            ),
             lambda w: st.fixed_dictionaries({"id": w.id_of("workspace")}),
         ),
         Case(
             "closeExecutionWorkspace",
-            doc("($id: ID!, $force: Boolean!)", "closeExecutionWorkspace(id: $id, force: $force)",
-                "... on ExecutionWorkspace { id status }"),
+            doc(
+                "($id: ID!, $force: Boolean!)",
+                "closeExecutionWorkspace(id: $id, force: $force)",
+                "... on ExecutionWorkspace { id status }",
+            ),
             # The world's own workspace stays open for the other cases: close aims at a
             # spare one, a closed one, and ids that name no workspace.
-            lambda w: st.fixed_dictionaries({
-                "id": w.id_of("spare_workspace"), "force": st.booleans()}),
+            lambda w: st.fixed_dictionaries(
+                {"id": w.id_of("spare_workspace"), "force": st.booleans()}
+            ),
         ),
     ]
 
@@ -610,22 +922,34 @@ async def build_world(api: Api, repo: Path, outside: Path) -> World:
     outside.mkdir(parents=True, exist_ok=True)
     (outside / "secret.txt").write_text("outside the workspace\n")
     ids = world.ids
-    config = {"commands": [
-        {"name": "hello", "kind": "job", "command": "echo hello"},
-        {"name": "through-link", "kind": "job", "cwd": "escape",
-         "command": "touch ran-through-link"},
-        {"name": "idle", "kind": "service", "command": "exec sleep 600"},
-    ]}
+    config = {
+        "commands": [
+            {"name": "hello", "kind": "job", "command": "echo hello"},
+            {
+                "name": "through-link",
+                "kind": "job",
+                "cwd": "escape",
+                "command": "touch ran-through-link",
+            },
+            {"name": "idle", "kind": "service", "command": "exec sleep 600"},
+        ]
+    }
     project = await api.project("BAD")
     ids["project"] = project["id"]
-    ids["project_workspace"] = (await api.project_workspace(
-        project["id"], cwd=str(repo), baseRef="main", provisionCommand="true",
-        runtimeConfig=config,
-    ))["id"]
+    ids["project_workspace"] = (
+        await api.project_workspace(
+            project["id"],
+            cwd=str(repo),
+            baseRef="main",
+            provisionCommand="true",
+            runtimeConfig=config,
+        )
+    )["id"]
     other = await api.project("OTHER")
     ids["other_project"] = other["id"]
-    ids["spare_project_workspace"] = (await api.project_workspace(
-        other["id"], cwd=str(repo), baseRef="main"))["id"]
+    ids["spare_project_workspace"] = (
+        await api.project_workspace(other["id"], cwd=str(repo), baseRef="main")
+    )["id"]
     ids["agent"], world.agent_token = await api.agent("bad-input-agent")
     # revokeAgent aims here: the agent whose token the examples use stays working.
     ids["spare_agent"], _ = await api.agent("spare-agent")
@@ -650,15 +974,21 @@ async def build_world(api: Api, repo: Path, outside: Path) -> World:
         result = await api.ok(
             "mutation($input: CreateEnvironmentInput!) { createEnvironment(input: $input)"
             " { __typename ... on Environment { id } ... on Error { message } } }",
-            {"input": {"name": name, "host": "127.0.0.1", "port": free_port(),
-                       "user": "worksite", "privateKey": key, "trustOnFirstUse": True,
-                       "rootDir": str(outside.parent / "ssh-root")}},
+            {
+                "input": {
+                    "name": name,
+                    "host": "127.0.0.1",
+                    "port": free_port(),
+                    "user": "worksite",
+                    "privateKey": key,
+                    "trustOnFirstUse": True,
+                    "rootDir": str(outside.parent / "ssh-root"),
+                }
+            },
         )
         ids[kind] = result["id"]
     local = await api.gql("query { environments { id kind } }")
-    ids["local_environment"] = next(
-        e["id"] for e in local["environments"] if e["kind"] == "LOCAL"
-    )
+    ids["local_environment"] = next(e["id"] for e in local["environments"] if e["kind"] == "LOCAL")
     return world
 
 
@@ -737,8 +1067,11 @@ async def snapshot(world: World) -> Snapshot:
         values = await model.all().values()
         rows[model.__name__] = sorted(_row(model.__name__, row) for row in values)
     refs = subprocess.run(
-        ["git", "for-each-ref", "--format=%(refname) %(objectname)"], cwd=world.repo,
-        capture_output=True, text=True, check=True,
+        ["git", "for-each-ref", "--format=%(refname) %(objectname)"],
+        cwd=world.repo,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return Snapshot(
         rows=rows,
@@ -818,7 +1151,11 @@ async def check_round_trip(
     answered = result.get("agent", result)
     stored = await _read(world, case, answered["id"])
     for name, expected in case.compared.items():
-        if name not in sent or sent[name] is None and name not in ("runtimeConfig", "runtimeOverride"):
+        if (
+            name not in sent
+            or sent[name] is None
+            and name not in ("runtimeConfig", "runtimeOverride")
+        ):
             continue
         if name in KEPT_WHEN_EMPTY and sent[name] == "":
             continue
@@ -843,8 +1180,9 @@ def _check_identifiers(answered: dict[str, Any]) -> None:
     for name in ("branchName", "baseRef"):
         value = answered.get(name)
         if value and name == "branchName":
-            check = subprocess.run(["git", "check-ref-format", "--branch", value],
-                                   capture_output=True)
+            check = subprocess.run(
+                ["git", "check-ref-format", "--branch", value], capture_output=True
+            )
             if check.returncode != 0:
                 raise Violation(f"{name} {value!r} accepted but git refuses it as a branch")
     config = answered.get("runtimeConfig") or answered.get("runtimeOverride")
@@ -924,11 +1262,16 @@ def run_case(
     world = runner.world
     assert world is not None
     counts: Counter[str] = Counter()
-    tokens = st.sampled_from(["operator", "operator", "agent"] if case.agent_may_try else ["operator"])
+    tokens = st.sampled_from(
+        ["operator", "operator", "agent"] if case.agent_may_try else ["operator"]
+    )
 
     @settings(
-        max_examples=examples, deadline=None, database=None,
-        derandomize=random_seed is None, suppress_health_check=list(HealthCheck),
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=random_seed is None,
+        suppress_health_check=list(HealthCheck),
         phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
         report_multiple_bugs=False,
     )

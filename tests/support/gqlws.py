@@ -62,7 +62,10 @@ class GraphQLWebSocket:
         if payload is None:
             payload = {"authorization": f"Bearer {token}"} if token is not None else {}
         async with connect(
-            url, subprotocols=[PROTOCOL], max_size=MAX_MESSAGE, open_timeout=timeout  # type: ignore[list-item]
+            url,
+            subprotocols=[PROTOCOL],
+            max_size=MAX_MESSAGE,
+            open_timeout=timeout,  # type: ignore[list-item]
         ) as websocket:
             await websocket.send(json.dumps({"type": "connection_init", "payload": payload}))
             try:

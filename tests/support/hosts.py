@@ -30,10 +30,14 @@ def target_for(
 ) -> SshTarget:
     """An SshTarget for the test server; host_key "pinned" pins its real key."""
     return SshTarget(
-        key=key, host="127.0.0.1", port=port or server.port, user=server.user,
+        key=key,
+        host="127.0.0.1",
+        port=port or server.port,
+        user=server.user,
         private_key=server.user_private_key,
         host_key=server.host_public_key if host_key == "pinned" else host_key,
-        trust_on_first_use=trust_on_first_use, on_host_key=on_host_key,
+        trust_on_first_use=trust_on_first_use,
+        on_host_key=on_host_key,
     )
 
 

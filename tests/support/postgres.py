@@ -44,16 +44,29 @@ class PostgresCluster:
             )
         shutil.chown(self.root, "postgres", "postgres")
         self._as_postgres(
-            "initdb", "-D", str(self.data), "--auth=trust", "--no-sync",
-            "-U", "postgres", "--encoding=UTF8", "--locale=C",
+            "initdb",
+            "-D",
+            str(self.data),
+            "--auth=trust",
+            "--no-sync",
+            "-U",
+            "postgres",
+            "--encoding=UTF8",
+            "--locale=C",
         )
         self.start_server()
 
     def start_server(self) -> None:
         """Start the postmaster of the cluster (again), on the same port."""
         self._as_postgres(
-            "pg_ctl", "-D", str(self.data), "-w", "-l", str(self.root / "log"),
-            "-o", f"-p {self.port} -h 127.0.0.1 -k {self.root} -F "
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            f"-p {self.port} -h 127.0.0.1 -k {self.root} -F "
             "-c full_page_writes=off -c synchronous_commit=off",
             "start",
         )
@@ -69,17 +82,27 @@ class PostgresCluster:
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         return self._as_postgres(
-            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-            "-d", database, "-v", "ON_ERROR_STOP=1", "-Atc", sql, binary_dir=Path("/usr/bin"),
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-Atc",
+            sql,
+            binary_dir=Path("/usr/bin"),
         )
 
     def _as_postgres(self, tool: str, *args: str, binary_dir: Path = PG_BIN) -> str:
         command = [str(binary_dir / tool), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
-        result = subprocess.run(
-            command, capture_output=True, text=True, cwd="/", timeout=60
-        )
+        result = subprocess.run(command, capture_output=True, text=True, cwd="/", timeout=60)
         if result.returncode != 0:
             raise RuntimeError(f"{tool} failed: {result.stderr.strip()}")
         return result.stdout

@@ -50,8 +50,11 @@ async def checked_out_issue(api: Api, repo: Path, key: str = "PAP") -> dict[str,
     result = await api.checkout(issue["id"], token)
     assert result["__typename"] == "CheckoutIssueSuccess", result
     return {
-        "project": project["id"], "issue": issue["id"], "token": token,
-        "run": result["run"]["id"], "workspace": result["workspace"]["id"],
+        "project": project["id"],
+        "issue": issue["id"],
+        "token": token,
+        "run": result["run"]["id"],
+        "workspace": result["workspace"]["id"],
         "operation": result["workspace"]["operations"][0]["id"],
     }
 

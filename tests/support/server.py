@@ -23,9 +23,7 @@ STOP_TIMEOUT = 20.0
 
 
 class ServerProcess:
-    def __init__(
-        self, data_dir: Path, database_url: str, token: str, name: str = "server"
-    ) -> None:
+    def __init__(self, data_dir: Path, database_url: str, token: str, name: str = "server") -> None:
         self.data_dir = data_dir
         self.database_url = database_url
         self.token = token
@@ -54,8 +52,12 @@ class ServerProcess:
         command = [sys.executable, "-m", "worksite.cli", "serve", "--port", str(self.port)]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                command, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -30,7 +30,10 @@ def wait_for_file(name: str) -> str:
 
 def http_service(name: str = "web", **extra: Any) -> dict[str, Any]:
     return {
-        "name": name, "kind": "service", "command": HTTP_SERVICE, "port": "auto",
+        "name": name,
+        "kind": "service",
+        "command": HTTP_SERVICE,
+        "port": "auto",
         "readiness": {"http": "http://127.0.0.1:${PORT}/health", "timeoutSeconds": 30},
         **extra,
     }
@@ -44,12 +47,17 @@ class Workspace:
     project_id: str
 
 
-async def project_with(api: Api, repo: Path, commands: list[dict[str, Any]], **fields: Any) -> tuple[str, str, str]:
+async def project_with(
+    api: Api, repo: Path, commands: list[dict[str, Any]], **fields: Any
+) -> tuple[str, str, str]:
     """A project whose primary workspace has these commands; (project id, agent id, token)."""
     project = await api.project()
     await api.project_workspace(
-        project["id"], cwd=str(repo), baseRef="main",
-        runtimeConfig={"commands": commands}, **fields,
+        project["id"],
+        cwd=str(repo),
+        baseRef="main",
+        runtimeConfig={"commands": commands},
+        **fields,
     )
     agent_id, token = await api.agent()
     return project["id"], agent_id, token
@@ -76,7 +84,9 @@ SERVICE = """
   failureReason
   startOperation { id phase status exitCode command stdoutExcerpt stderrExcerpt }
 """
-ERRORS = "... on Error { message } ... on ConflictError { reasons } ... on InvalidInputError { field }"
+ERRORS = (
+    "... on Error { message } ... on ConflictError { reasons } ... on InvalidInputError { field }"
+)
 START = f"""
 mutation($id: ID!, $name: String, $wait: Boolean! = false) {{
   startWorkspaceService(workspaceId: $id, name: $name, wait: $wait) {{
@@ -114,11 +124,20 @@ query($id: ID!, $offset: Int!, $limit: Int!) { operation(id: $id) {
 GET_OPERATION = f"query($id: ID!) {{ operation(id: $id) {{ {OPERATION} }} }}"
 
 
-async def start(api: Api, workspace: Workspace, name: str | None = None, *, wait: bool = False, token: str | None = None) -> dict[str, Any]:
+async def start(
+    api: Api,
+    workspace: Workspace,
+    name: str | None = None,
+    *,
+    wait: bool = False,
+    token: str | None = None,
+) -> dict[str, Any]:
     return await api.mutate(START, {"id": workspace.id, "name": name, "wait": wait}, token)
 
 
-async def started(api: Api, workspace: Workspace, name: str, *, wait: bool = True) -> dict[str, Any]:
+async def started(
+    api: Api, workspace: Workspace, name: str, *, wait: bool = True
+) -> dict[str, Any]:
     """Start one service and return it; any error fails the test."""
     result = await start(api, workspace, name, wait=wait)
     assert result["__typename"] == "WorkspaceServicesSuccess", result
@@ -126,11 +145,15 @@ async def started(api: Api, workspace: Workspace, name: str, *, wait: bool = Tru
     return service  # type: ignore[no-any-return]
 
 
-async def stop(api: Api, workspace: Workspace, name: str | None = None, token: str | None = None) -> dict[str, Any]:
+async def stop(
+    api: Api, workspace: Workspace, name: str | None = None, token: str | None = None
+) -> dict[str, Any]:
     return await api.mutate(STOP, {"id": workspace.id, "name": name}, token)
 
 
-async def run_job(api: Api, workspace: Workspace, name: str, *, wait: bool = False, token: str | None = None) -> dict[str, Any]:
+async def run_job(
+    api: Api, workspace: Workspace, name: str, *, wait: bool = False, token: str | None = None
+) -> dict[str, Any]:
     return await api.mutate(RUN_JOB, {"id": workspace.id, "name": name, "wait": wait}, token)
 
 

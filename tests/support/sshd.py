@@ -64,9 +64,7 @@ class SshServer:
         _keygen(self.user_key, "worksite-test-user")
         shutil.copyfile(self.user_key.with_suffix(".pub"), self.root / "authorized_keys")
         self.config.write_text(
-            CONFIG.format(
-                port=self.port, host_key=self.host_key, root=self.root, user=self.user
-            )
+            CONFIG.format(port=self.port, host_key=self.host_key, root=self.root, user=self.user)
         )
 
     @property
@@ -90,7 +88,9 @@ class SshServer:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(SSHD), "-D", "-e", "-f", str(self.config)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout
@@ -142,9 +142,7 @@ def _keygen(path: Path, comment: str) -> None:
 
 
 def _run(*command: str) -> str:
-    result = subprocess.run(
-        command, capture_output=True, text=True, timeout=30, check=False
-    )
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{command[0]} failed: {result.stderr.strip()}")
     return result.stdout

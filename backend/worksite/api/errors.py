@@ -69,7 +69,8 @@ def as_error(exc: domain.WorksiteError) -> Error:
         from worksite.api.types.operation import ProvisionFailedError, operation_type
 
         return ProvisionFailedError(
-            message=exc.message, reasons=exc.reasons,
+            message=exc.message,
+            reasons=exc.reasons,
             operation=operation_type(exc.operation),
         )
     if isinstance(exc, domain.Conflict):

@@ -110,9 +110,7 @@ class QueryCost:
     """The estimated cost of operations; each fragment is costed once, so the work is
     linear in the document's size however often its fragments are spread."""
 
-    def __init__(
-        self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]
-    ) -> None:
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
         self.schema = schema
         self.fragments = fragments
         self._fragment_costs: dict[str, int] = {}
@@ -147,9 +145,7 @@ class QueryCost:
         if definition is None:  # unknown fields are the validator's to report
             return self._selection_set(field.selection_set, parent, seen)
         factor = LIST_FACTOR ** _list_depth(definition.type)
-        children = self._selection_set(
-            field.selection_set, get_named_type(definition.type), seen
-        )
+        children = self._selection_set(field.selection_set, get_named_type(definition.type), seen)
         return factor * children
 
     def _fragment(self, name: str, seen: frozenset[str]) -> int:
@@ -189,7 +185,8 @@ class QueryCostLimiter(SchemaExtension):
         document = context.graphql_document
         if document is not None and context.pre_execution_errors is None:
             fragments = {
-                d.name.value: d for d in document.definitions
+                d.name.value: d
+                for d in document.definitions
                 if isinstance(d, FragmentDefinitionNode)
             }
             cost = QueryCost(context.schema._schema, fragments)
@@ -198,11 +195,13 @@ class QueryCostLimiter(SchemaExtension):
                     continue
                 value = cost.of(definition)
                 if value > MAX_COST:
-                    context.pre_execution_errors = [GraphQLError(
-                        f"The query cost is {value}; the cost limit is {MAX_COST} (each "
-                        f"field counts 1, a field under a list {LIST_FACTOR} times per "
-                        "list above it). Select fewer fields or split the query.",
-                        definition,
-                    )]
+                    context.pre_execution_errors = [
+                        GraphQLError(
+                            f"The query cost is {value}; the cost limit is {MAX_COST} (each "
+                            f"field counts 1, a field under a list {LIST_FACTOR} times per "
+                            "list above it). Select fewer fields or split the query.",
+                            definition,
+                        )
+                    ]
                     break
         yield

@@ -56,9 +56,11 @@ class LinkedIssues(DataLoader[UUID, list[Issue]]):
 
     def __init__(self) -> None:
         async def load(keys: Sequence[UUID]) -> list[list[Issue]]:
-            links = await IssueWorkspaceLink.filter(workspace_id__in=list(keys)).order_by(
-                "linked_at", "id"
-            ).prefetch_related("issue")
+            links = (
+                await IssueWorkspaceLink.filter(workspace_id__in=list(keys))
+                .order_by("linked_at", "id")
+                .prefetch_related("issue")
+            )
             groups: defaultdict[UUID, list[Issue]] = defaultdict(list)
             for link in links:
                 groups[link.workspace_id].append(link.issue)  # type: ignore[attr-defined]

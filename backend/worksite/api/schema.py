@@ -47,15 +47,23 @@ MESSAGE_LOG_LIMIT = 1000
 Mutation = merge_types(
     "Mutation",
     (
-        ProjectMutations, AgentMutations, IssueMutations, WorkspaceMutations,
-        ServiceMutations, JobMutations, EnvironmentMutations,
+        ProjectMutations,
+        AgentMutations,
+        IssueMutations,
+        WorkspaceMutations,
+        ServiceMutations,
+        JobMutations,
+        EnvironmentMutations,
     ),
 )
 Subscription = merge_types(
     "Subscription",
     (
-        OperationSubscriptions, ServiceSubscriptions, WorkspaceSubscriptions,
-        RunSubscriptions, IssueSubscriptions,
+        OperationSubscriptions,
+        ServiceSubscriptions,
+        WorkspaceSubscriptions,
+        RunSubscriptions,
+        IssueSubscriptions,
     ),
 )
 
@@ -99,8 +107,11 @@ class MaskInternalErrors(MaskErrors):
         if not db.is_unavailable(error.original_error):
             return super().anonymise_error(error)
         return GraphQLError(
-            db.UNAVAILABLE, nodes=error.nodes, source=error.source,
-            positions=error.positions, path=error.path,
+            db.UNAVAILABLE,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
             extensions={"code": "DATABASE_UNAVAILABLE"},
         )
 
@@ -110,8 +121,12 @@ schema = Schema(
     mutation=Mutation,
     subscription=Subscription,
     types=[
-        NotFoundError, InvalidInputError, ConflictError, ForbiddenError,
-        ProvisionFailedError, WorkspaceClosedError,
+        NotFoundError,
+        InvalidInputError,
+        ConflictError,
+        ForbiddenError,
+        ProvisionFailedError,
+        WorkspaceClosedError,
     ],
     extensions=[
         # What one request may ask for: api/limits.py explains each limit.

@@ -68,9 +68,7 @@ def can_access_issue(principal: Principal, issue: Issue) -> bool:
 
 def require_issue_access(principal: Principal, issue: Issue) -> None:
     if not can_access_issue(principal, issue):
-        raise Forbidden(
-            f"Issue {issue.identifier} is not assigned to agent {principal.name}."
-        )
+        raise Forbidden(f"Issue {issue.identifier} is not assigned to agent {principal.name}.")
 
 
 async def can_access_workspace(principal: Principal, workspace_id: UUID) -> bool:

@@ -1,9 +1,9 @@
 """Checkout: resolve where an issue's work happens, provision it, record the run.
 
-  isolated         a new git worktree on a new branch (from the parent's branch
-                   when the parent works in an isolated workspace, else the base ref)
-  reuse            the workspace of the inherit-from issue, else of the parent
-  project_primary  the project's primary checkout, no worktree
+isolated         a new git worktree on a new branch (from the parent's branch
+                 when the parent works in an isolated workspace, else the base ref)
+reuse            the workspace of the inherit-from issue, else of the parent
+project_primary  the project's primary checkout, no worktree
 """
 
 from __future__ import annotations
@@ -57,9 +57,7 @@ CLOSED = (WorkspaceStatus.ARCHIVED, WorkspaceStatus.CLOSING, WorkspaceStatus.CLE
 _issue_locks: WeakValueDictionary[UUID, asyncio.Lock] = WeakValueDictionary()
 
 
-async def checkout_issue(
-    settings: Settings, principal: Principal, issue_id: UUID | str
-) -> Run:
+async def checkout_issue(settings: Settings, principal: Principal, issue_id: UUID | str) -> Run:
     issue = await get_issue(issue_id)
     require_issue_access(principal, issue)
     agent = await _run_agent(principal, issue)
@@ -124,8 +122,12 @@ async def derive_workspace(
     project = await Project.get(id=origin.project_id)  # type: ignore[attr-defined]
     project_workspace = await ProjectWorkspace.get(id=origin.project_workspace_id)  # type: ignore[attr-defined]
     workspace = await _new_worktree(
-        settings, project, project_workspace, None,
-        wanted_branch=f"{origin.branch_name}-derived", start=origin.branch_name,
+        settings,
+        project,
+        project_workspace,
+        None,
+        wanted_branch=f"{origin.branch_name}-derived",
+        start=origin.branch_name,
         derived_from=origin,
     )
     await ensure_provisioned(settings, workspace, None)
@@ -151,12 +153,14 @@ async def ensure_provisioned(
         except SshError as exc:
             raise Conflict(f"Cannot provision {workspace.name}: {exc}") from None
         operation = await operations.run_command(
-            settings, workspace, host=host,
-            category=OperationCategory.PROVISION, phase="provision", command=command,
+            settings,
+            workspace,
+            host=host,
+            category=OperationCategory.PROVISION,
+            phase="provision",
+            command=command,
             cwd=workspace.cwd,
-            env=operations.command_env(
-                workspace, issue.identifier if issue else None, {}, base
-            ),
+            env=operations.command_env(workspace, issue.identifier if issue else None, {}, base),
         )
         if operation.status != OperationStatus.SUCCEEDED:
             workspace.status = WorkspaceStatus.ACTIVE
@@ -212,8 +216,11 @@ async def _restore_missing_worktree(settings: Settings, workspace: ExecutionWork
                 "gone; close this workspace and check the issue out again."
             )
         await operations.record_step(
-            settings, workspace, category=OperationCategory.PROVISION,
-            phase="worktree_restore", command=f"git worktree add {path} {workspace.branch_name}",
+            settings,
+            workspace,
+            category=OperationCategory.PROVISION,
+            phase="worktree_restore",
+            command=f"git worktree add {path} {workspace.branch_name}",
             step=lambda: host.restore_worktree(repo, path, workspace.branch_name),
         )
     except (git.GitError, SshError) as exc:
@@ -254,7 +261,8 @@ async def _primary_workspace(
 ) -> ExecutionWorkspace:
     project_workspace = await _primary_project_workspace(project)
     existing = await ExecutionWorkspace.filter(
-        project_workspace=project_workspace, mode=WorkspaceMode.PROJECT_PRIMARY,
+        project_workspace=project_workspace,
+        mode=WorkspaceMode.PROJECT_PRIMARY,
         status__not_in=[s.value for s in CLOSED],
     ).first()
     if existing is not None:
@@ -270,12 +278,19 @@ async def _primary_workspace(
         except SshError as exc:
             raise Conflict(f"Cannot open the primary checkout of {project.key}: {exc}") from None
     return await ExecutionWorkspace.create(
-        project=project, project_workspace=project_workspace, environment=environment,
-        name=f"{project.key} primary", mode=WorkspaceMode.PROJECT_PRIMARY,
-        provider_type=ProviderType.LOCAL_FS, status=WorkspaceStatus.ACTIVE,
-        cwd=project_workspace.cwd, provider_ref=project_workspace.cwd,
-        repo_url=project_workspace.repo_url, base_ref=project_workspace.base_ref,
-        source_issue=issue, branch_name=branch,
+        project=project,
+        project_workspace=project_workspace,
+        environment=environment,
+        name=f"{project.key} primary",
+        mode=WorkspaceMode.PROJECT_PRIMARY,
+        provider_type=ProviderType.LOCAL_FS,
+        status=WorkspaceStatus.ACTIVE,
+        cwd=project_workspace.cwd,
+        provider_ref=project_workspace.cwd,
+        repo_url=project_workspace.repo_url,
+        base_ref=project_workspace.base_ref,
+        source_issue=issue,
+        branch_name=branch,
     )
 
 
@@ -286,8 +301,12 @@ async def _isolated_workspace(
     parent_workspace = await _parent_isolated_workspace(issue)
     start = parent_workspace.branch_name if parent_workspace else project_workspace.base_ref
     return await _new_worktree(
-        settings, project, project_workspace, issue,
-        wanted_branch=branch_slug(issue.identifier, issue.title), start=start,
+        settings,
+        project,
+        project_workspace,
+        issue,
+        wanted_branch=branch_slug(issue.identifier, issue.title),
+        start=start,
         derived_from=parent_workspace,
     )
 
@@ -313,16 +332,27 @@ async def _new_worktree(
     except (git.GitError, SshError) as exc:
         raise Conflict(f"Cannot make a worktree for {project.key}: {exc}") from None
     workspace = await ExecutionWorkspace.create(
-        project=project, project_workspace=project_workspace, environment=environment,
-        name=branch, mode=WorkspaceMode.ISOLATED, provider_type=ProviderType.GIT_WORKTREE,
-        status=WorkspaceStatus.PROVISIONING, branch_name=branch, cwd=str(path),
-        provider_ref=str(repo), repo_url=project_workspace.repo_url,
-        base_ref=start or "HEAD", source_issue=issue, derived_from=derived_from,
+        project=project,
+        project_workspace=project_workspace,
+        environment=environment,
+        name=branch,
+        mode=WorkspaceMode.ISOLATED,
+        provider_type=ProviderType.GIT_WORKTREE,
+        status=WorkspaceStatus.PROVISIONING,
+        branch_name=branch,
+        cwd=str(path),
+        provider_ref=str(repo),
+        repo_url=project_workspace.repo_url,
+        base_ref=start or "HEAD",
+        source_issue=issue,
+        derived_from=derived_from,
         created_branch=True,
     )
     try:
         await operations.record_step(
-            settings, workspace, category=OperationCategory.PROVISION,
+            settings,
+            workspace,
+            category=OperationCategory.PROVISION,
             phase="worktree_create",
             command=f"git worktree add -b {branch} {path} {start or 'HEAD'}",
             step=lambda: host.add_worktree(repo, path, branch, commit),
@@ -331,9 +361,7 @@ async def _new_worktree(
         # Nothing was made on disk: drop the record rather than list a husk.
         await workspace.delete()
         raise Conflict(f"Cannot make a worktree for {project.key}: {exc}") from None
-    log.info(
-        "workspace %s created on %s in %.2f s", branch, host.label, time.monotonic() - started
-    )
+    log.info("workspace %s created on %s in %.2f s", branch, host.label, time.monotonic() - started)
     announce(workspace)
     return workspace
 
@@ -341,9 +369,7 @@ async def _new_worktree(
 async def _primary_project_workspace(project: Project) -> ProjectWorkspace:
     project_workspace = await ProjectWorkspace.filter(project=project, is_primary=True).first()
     if project_workspace is None:
-        raise Conflict(
-            f"Project {project.key} has no project workspace yet; create one first."
-        )
+        raise Conflict(f"Project {project.key} has no project workspace yet; create one first.")
     return project_workspace
 
 
@@ -371,11 +397,8 @@ async def _run_agent(principal: Principal, issue: Issue) -> Agent:
     if principal.agent_id is not None:
         return await Agent.get(id=principal.agent_id)
     if issue.assignee_id is None:  # type: ignore[attr-defined]
-        raise InvalidInput(
-            "issueId", f"{issue.identifier} has no assignee; a run needs an agent"
-        )
+        raise InvalidInput("issueId", f"{issue.identifier} has no assignee; a run needs an agent")
     return await Agent.get(id=issue.assignee_id)  # type: ignore[attr-defined]
-
 
 
 async def recover_interrupted() -> int:
@@ -390,6 +413,7 @@ async def recover_interrupted() -> int:
     if count:
         log.warning(
             "%d workspaces were provisioning when the server stopped; the next "
-            "checkout provisions them", count,
+            "checkout provisions them",
+            count,
         )
     return count

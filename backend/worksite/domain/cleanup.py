@@ -42,7 +42,9 @@ async def schedule(workspace: ExecutionWorkspace, project: Project) -> datetime 
 
 async def refresh(workspace_ids: list[UUID]) -> None:
     """Recompute the schedule of these workspaces (after issues or runs change)."""
-    for workspace in await ExecutionWorkspace.filter(id__in=workspace_ids, status=WorkspaceStatus.ACTIVE):
+    for workspace in await ExecutionWorkspace.filter(
+        id__in=workspace_ids, status=WorkspaceStatus.ACTIVE
+    ):
         await schedule(workspace, await Project.get(id=workspace.project_id))  # type: ignore[attr-defined]
 
 

@@ -72,9 +72,7 @@ async def readiness(settings: Settings, workspace: ExecutionWorkspace) -> CloseR
             warnings.append(f"Linked issues are still open and share this workspace: {names}.")
     running = await running_services(workspace)
     if running:
-        warnings.append(
-            f"Services are running and will be stopped: {', '.join(running)}."
-        )
+        warnings.append(f"Services are running and will be stopped: {', '.join(running)}.")
     unreachable = None
     try:
         state = await _worktree_state(settings, workspace)
@@ -162,14 +160,20 @@ async def _step(
         name = "cleanup_command" if step == "cleanup command" else "teardown_command"
         return await _run_lifecycle(settings, workspace, project_workspace, name)
     repo, host = workspace.provider_ref, await workspace_host(settings, workspace)
-    if step == "remove worktree":
-        action = lambda: host.remove_worktree(repo, workspace.cwd)  # noqa: E731
-    else:
-        action = lambda: host.delete_branch_if_merged(repo, workspace.branch_name, workspace.base_ref)  # noqa: E731
+
+    async def action() -> str:
+        if step == "remove worktree":
+            return await host.remove_worktree(repo, workspace.cwd)
+        return await host.delete_branch_if_merged(repo, workspace.branch_name, workspace.base_ref)
+
     try:
         await operations.record_step(
-            settings, workspace, category=OperationCategory.CLEANUP,
-            phase=step.replace(" ", "_"), command=step, step=action,
+            settings,
+            workspace,
+            category=OperationCategory.CLEANUP,
+            phase=step.replace(" ", "_"),
+            command=step,
+            step=action,
         )
     except Exception as exc:  # the operation holds the details
         return f"{exc}".strip() or type(exc).__name__
@@ -190,8 +194,12 @@ async def _save_work(
 
     try:
         await operations.record_step(
-            settings, workspace, category=OperationCategory.CLEANUP, phase="save_work",
-            command=f"save uncommitted and unmerged work under {ref}", step=save,
+            settings,
+            workspace,
+            category=OperationCategory.CLEANUP,
+            phase="save_work",
+            command=f"save uncommitted and unmerged work under {ref}",
+            step=save,
         )
     except Exception as exc:
         return f"could not save the work: {exc}"
@@ -215,10 +223,15 @@ async def _run_lifecycle(
         base = await host.base_env()
     except SshError as exc:
         return str(exc)
-    issue = await Issue.get_or_none(id=workspace.source_issue_id) if workspace.source_issue_id else None  # type: ignore[attr-defined]
+    source_issue_id = workspace.source_issue_id  # type: ignore[attr-defined]
+    issue = await Issue.get_or_none(id=source_issue_id) if source_issue_id else None
     operation = await operations.run_command(
-        settings, workspace, host=host, category=OperationCategory.CLEANUP,
-        phase=name.removesuffix("_command"), command=command,
+        settings,
+        workspace,
+        host=host,
+        category=OperationCategory.CLEANUP,
+        phase=name.removesuffix("_command"),
+        command=command,
         cwd=workspace.cwd if in_worktree else _fallback_cwd(settings, host),
         env=operations.command_env(workspace, issue.identifier if issue else None, {}, base),
     )
@@ -237,7 +250,9 @@ def _fallback_cwd(settings: Settings, host: WorkspaceHost) -> str:
 async def _failed(workspace: ExecutionWorkspace, step: str, reason: str) -> ExecutionWorkspace:
     workspace.status = WorkspaceStatus.CLEANUP_FAILED
     workspace.cleanup_reason = f"{step} failed: {reason}"
-    await workspace.save(update_fields=["status", "cleanup_reason", "close_steps_done", "saved_work_ref"])
+    await workspace.save(
+        update_fields=["status", "cleanup_reason", "close_steps_done", "saved_work_ref"]
+    )
     log.warning("closing %s failed at %s: %s", workspace.name, step, reason)
     announce(workspace)
     return workspace
@@ -300,8 +315,7 @@ def drift(workspace: ExecutionWorkspace, state: git.WorktreeState) -> list[str]:
         found.append(f"The branch {workspace.branch_name} no longer exists.")
     elif state.exists and state.branch != workspace.branch_name:
         found.append(
-            f"The worktree is on {state.branch or 'a detached HEAD'}, "
-            f"not {workspace.branch_name}."
+            f"The worktree is on {state.branch or 'a detached HEAD'}, not {workspace.branch_name}."
         )
     return found
 

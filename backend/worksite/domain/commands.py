@@ -34,9 +34,7 @@ async def runnable_workspace(
     workspace = await get_workspace(workspace_id)
     await require_workspace_access(principal, workspace.id)
     if workspace.status in CLOSED:
-        raise Conflict(
-            f"Workspace {workspace.name} is {workspace.status.value}; cannot {action}."
-        )
+        raise Conflict(f"Workspace {workspace.name} is {workspace.status.value}; cannot {action}.")
     if not workspace.cwd:
         raise Conflict(f"Workspace {workspace.name} has no working directory; cannot {action}.")
     return workspace
@@ -51,9 +49,7 @@ async def find(workspace: ExecutionWorkspace, name: str, kind: str) -> Workspace
     for command in await _effective(workspace):
         if command.name == name:
             if command.kind != kind:
-                raise InvalidInput(
-                    "name", f"expected a {kind}, but {name!r} is a {command.kind}"
-                )
+                raise InvalidInput("name", f"expected a {kind}, but {name!r} is a {command.kind}")
             return command
     error = NotFound(kind, name)
     error.message = f"No {kind} named {name!r} in the runtime config of {workspace.name}."

@@ -72,7 +72,9 @@ async def create_environment(
 
 
 async def update_environment(
-    settings: Settings, principal: Principal, environment_id: UUID | str,
+    settings: Settings,
+    principal: Principal,
+    environment_id: UUID | str,
     fields: dict[str, Any],
 ) -> Environment:
     require_operator(principal, "change environments")
@@ -113,18 +115,20 @@ def ssh_target(settings: Settings, environment: Environment) -> SshTarget:
     environment_id = environment.id
 
     async def record_host_key(line: str) -> None:
-        await Environment.filter(id=environment_id).update(
-            host_key=line, trust_on_first_use=False
-        )
+        await Environment.filter(id=environment_id).update(host_key=line, trust_on_first_use=False)
 
     try:
         private_key = secretbox.unseal(settings, environment.private_key_encrypted or "")
     except secretbox.SecretKeyError as error:
         raise Conflict(f"Environment {environment.name}: {error}") from None
     return SshTarget(
-        key=str(environment.id), host=environment.host or "", port=environment.port or 22,
-        user=environment.user or "", private_key=private_key,
-        host_key=environment.host_key, trust_on_first_use=environment.trust_on_first_use,
+        key=str(environment.id),
+        host=environment.host or "",
+        port=environment.port or 22,
+        user=environment.user or "",
+        private_key=private_key,
+        host_key=environment.host_key,
+        trust_on_first_use=environment.trust_on_first_use,
         on_host_key=record_host_key,
     )
 
@@ -180,12 +184,15 @@ async def test_environment(
     report.add("git", facts.git is not None, facts.git or "git is not installed", "git")
     if not facts.time_limits:
         report.add(
-            "timeout", False, "the `timeout` command (coreutils) is not installed",
+            "timeout",
+            False,
+            "the `timeout` command (coreutils) is not installed",
             "the `timeout` command (coreutils), which ends overrunning commands",
         )
     needed = ".".join(map(str, PYTHON_NEEDED))
     report.add(
-        "python3", facts.python_ok,
+        "python3",
+        facts.python_ok,
         f"python {facts.python}" if facts.python else "python3 is not installed",
         f"python3 {needed} or later (it runs the supervisor of every command)",
     )
@@ -194,12 +201,14 @@ async def test_environment(
         report.add("root directory", False, f"{root} does not exist", f"the directory {root}")
     else:
         report.add(
-            "root directory", facts.root_writable,
+            "root directory",
+            facts.root_writable,
             f"{root} is writable" if facts.root_writable else f"{root} is not writable",
             f"write access to {root}",
         )
     log.info(
-        "environment %s tested: %s", environment.name,
+        "environment %s tested: %s",
+        environment.name,
         "ready" if report.ok else "missing " + "; ".join(report.missing),
     )
     return report
@@ -250,9 +259,7 @@ def _check_complete(values: dict[str, Any]) -> None:
 def _host(value: str) -> str:
     value = value.strip().removeprefix("[").removesuffix("]")
     if not (_HOST_NAME.match(value) or (":" in value and _HOST_IP6.match(value))):
-        raise InvalidInput(
-            "host", f"expected a host name or IP address, got {value[:100]!r}"
-        )
+        raise InvalidInput("host", f"expected a host name or IP address, got {value[:100]!r}")
     return value
 
 

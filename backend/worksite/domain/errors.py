@@ -1,12 +1,12 @@
 """Errors the domain raises; api/errors.py maps each to a GraphQL union member.
 
-    WorksiteError
-     +-- NotFound          an id or identifier that names nothing
-     +-- InvalidInput      a value that breaks a rule; names the field
-     +-- Conflict          a valid request the current state refuses
-     |    +-- ProvisionFailed   the provision command failed; carries the operation
-     +-- Forbidden         the caller may not do this
-     +-- WorkspaceClosed   a live stream's workspace was closed; the stream ends
+WorksiteError
+ +-- NotFound          an id or identifier that names nothing
+ +-- InvalidInput      a value that breaks a rule; names the field
+ +-- Conflict          a valid request the current state refuses
+ |    +-- ProvisionFailed   the provision command failed; carries the operation
+ +-- Forbidden         the caller may not do this
+ +-- WorkspaceClosed   a live stream's workspace was closed; the stream ends
 """
 
 from __future__ import annotations

@@ -118,7 +118,9 @@ async def _related_issue(
     name = validation.camel(field)
     related = await find(Issue, "issue", name, value)
     if related.project_id != project.id:  # type: ignore[attr-defined]
-        raise InvalidInput(name, f"expected an issue of project {project.key}, got {related.identifier}")
+        raise InvalidInput(
+            name, f"expected an issue of project {project.key}, got {related.identifier}"
+        )
     if issue is not None and await _is_self_or_descendant(related, issue):
         raise InvalidInput(name, f"{related.identifier} would make a cycle with {issue.identifier}")
     return related

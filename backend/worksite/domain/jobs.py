@@ -49,9 +49,7 @@ async def run(
     cwd = await commands.working_directory(host, workspace, command)
     port = None
     if command.port is not None:
-        port = await port_leases.lease(
-            host, workspace, name, command.port, settings.service_ports
-        )
+        port = await port_leases.lease(host, workspace, name, command.port, settings.service_ports)
     env = await commands.environment(host, workspace, command, port, principal)
 
     operation = await operations.begin(
@@ -59,17 +57,26 @@ async def run(
     )
     try:
         state = await host.spawn_supervised(
-            host.run_dir(operation.log_path), ["/bin/sh", "-c", command.command], cwd, env,
+            host.run_dir(operation.log_path),
+            ["/bin/sh", "-c", command.command],
+            cwd,
+            env,
             GRACE,
         )
     except (SupervisorError, TimeoutError, SshError) as error:
         await operations.finish_once(
-            settings, operation, None, succeeded=False,
+            settings,
+            operation,
+            None,
+            succeeded=False,
             note=f"could not start on {host.label}: {error}",
         )
         return operation
     log.info(
-        "job %s of %s started on %s (pid %s)", name, workspace.name, host.label,
+        "job %s of %s started on %s (pid %s)",
+        name,
+        workspace.name,
+        host.label,
         state.child_pid,
     )
 
@@ -116,13 +123,17 @@ async def _stop(settings: Settings, host: WorkspaceHost, operation: Operation) -
 
 
 async def _await_end(
-    settings: Settings, host: WorkspaceHost, operation: Operation,
+    settings: Settings,
+    host: WorkspaceHost,
+    operation: Operation,
     timeout: float = WAIT_LIMIT,
 ) -> None:
     """Wait for the end and record it; the monitor records it if this gives up."""
     try:
         state: SupervisorState | None = await wait_ended(
-            host, host.run_dir(operation.log_path), timeout,
+            host,
+            host.run_dir(operation.log_path),
+            timeout,
             copy_to=operations.log_dir(settings, operation),
             patience=operations.LINK_PATIENCE,
         )

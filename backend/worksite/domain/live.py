@@ -199,9 +199,7 @@ async def service_log(
         id=run_id, workspace_id=workspace.id, service_name=name, phase__in=RUN_PHASES
     )
     if operation is None:
-        raise InvalidInput(
-            "operationId", f"expected a run of service {name} of {workspace.name}"
-        )
+        raise InvalidInput("operationId", f"expected a run of service {name} of {workspace.name}")
     async for output in _follow_log(settings, operation, offset):
         yield output
 
@@ -218,9 +216,11 @@ async def workspace_changes(
 
     async with bus.subscribe(topic) as events:
         sent = LastSent()
-        rows = await ExecutionWorkspace.filter(project_id=project.id).exclude(
-            status=WorkspaceStatus.ARCHIVED
-        ).order_by("opened_at")
+        rows = (
+            await ExecutionWorkspace.filter(project_id=project.id)
+            .exclude(status=WorkspaceStatus.ARCHIVED)
+            .order_by("opened_at")
+        )
         while True:
             for row in rows:
                 if sent.is_new(row) and await can_access_workspace(principal, row.id):
@@ -258,9 +258,7 @@ async def run_changes(principal: Principal, project_id: UUID | str) -> AsyncIter
                 rows = await Run.filter(id=change.id)
 
 
-async def issue_changes(
-    principal: Principal, project_id: UUID | str
-) -> AsyncIterator[Issue]:
+async def issue_changes(principal: Principal, project_id: UUID | str) -> AsyncIterator[Issue]:
     """The project's issues as they are now, then each issue as it is created or changed.
 
     An agent hears only of issues assigned to it, and once more of one that is

@@ -132,9 +132,7 @@ class Runs:
         Runs on SSH hosts are looked up every round: their environment may have
         changed (a new address, key or host key), and the pool then has a new link.
         """
-        unknown = [
-            id for id in operation_ids if id not in self.directories or id in self.hosts
-        ]
+        unknown = [id for id in operation_ids if id not in self.directories or id in self.hosts]
         if not unknown:
             return
         for operation in await Operation.filter(id__in=unknown).prefetch_related(
@@ -222,7 +220,8 @@ class Runs:
                 self.out_of_reach.add(host.label)
                 log.warning(
                     "runs on %s are out of reach; they are left as they were: %s",
-                    host.label, error,
+                    host.label,
+                    error,
                 )
             return UNREACHABLE
         except SupervisorError as error:
@@ -278,7 +277,10 @@ class Monitor:
         log.info(
             "adopted %d live services (%d more had ended) and %d running operations "
             "(%d more had ended) in %.3f s",
-            still, len(services) - still, len(self.followed), left - len(self.followed),
+            still,
+            len(services) - still,
+            len(self.followed),
+            left - len(self.followed),
             time.monotonic() - started,
         )
 
@@ -312,7 +314,9 @@ class Monitor:
                 # start-up, the server that claimed it died before launching it.
                 if adopting:
                     await service_state.record_end(
-                        self.settings, await _row(glance), None,
+                        self.settings,
+                        await _row(glance),
+                        None,
                         reason="the server stopped before the service was launched",
                     )
                 continue
@@ -434,8 +438,11 @@ class Monitor:
                 await jobs.record_end(self.settings, operation, final)
                 self.followed.discard(operation.id)
                 log.info(
-                    "%s %s of workspace %s ended: exit code %s", operation.category.value,
-                    operation.phase, operation.workspace_id, operation.exit_code,  # type: ignore[attr-defined]
+                    "%s %s of workspace %s ended: exit code %s",
+                    operation.category.value,
+                    operation.phase,
+                    operation.workspace_id,  # type: ignore[attr-defined]
+                    operation.exit_code,
                 )
 
 
@@ -456,6 +463,8 @@ async def _logging_failures(work: Coroutine[Any, Any, None], name: str) -> None:
 def _probe_of(service: RuntimeService) -> readiness.Probe:
     spec = service.readiness or {}
     return readiness.Probe(
-        kind=str(spec["kind"]), target=str(spec["target"]),
-        cwd=Path(service.cwd or "/"), env=dict(spec.get("env") or {}),
+        kind=str(spec["kind"]),
+        target=str(spec["target"]),
+        cwd=Path(service.cwd or "/"),
+        env=dict(spec.get("env") or {}),
     )

@@ -123,9 +123,9 @@ async def finish(
     operation.finished_at = datetime.now(UTC)
     operation.stdout_excerpt = logs.excerpt(directory, "stdout")
     operation.stderr_excerpt = logs.excerpt(directory, "stderr")
-    await operation.save(update_fields=[
-        "exit_code", "status", "finished_at", "stdout_excerpt", "stderr_excerpt"
-    ])
+    await operation.save(
+        update_fields=["exit_code", "status", "finished_at", "stdout_excerpt", "stderr_excerpt"]
+    )
     _announce(operation)
     return operation
 
@@ -159,9 +159,9 @@ async def finish_once(
         "stdout_excerpt": logs.excerpt(directory, "stdout"),
         "stderr_excerpt": stderr,
     }
-    updated = await Operation.filter(
-        id=operation.id, status=OperationStatus.RUNNING
-    ).update(**values)
+    updated = await Operation.filter(id=operation.id, status=OperationStatus.RUNNING).update(
+        **values
+    )
     if not updated:
         return False
     operation.update_from_dict(values)
@@ -212,7 +212,11 @@ async def run_command(
     exit_code = exit_code_of(state)
     log.info(
         "%s %s in %s exited %s after %.1f s",
-        category.value, phase, workspace.name, exit_code, time.monotonic() - started,
+        category.value,
+        phase,
+        workspace.name,
+        exit_code,
+        time.monotonic() - started,
     )
     return await finish(settings, operation, exit_code, succeeded=exit_code == 0)
 

@@ -94,8 +94,7 @@ async def _lease_any(
         log.debug("leased port %s to %s of %s", port, name, workspace.name)
         return port
     raise Conflict(
-        f"No free port left in {candidates.start}-{candidates.stop - 1} "
-        "(WORKSITE_SERVICE_PORTS)."
+        f"No free port left in {candidates.start}-{candidates.stop - 1} (WORKSITE_SERVICE_PORTS)."
     )
 
 
@@ -112,7 +111,9 @@ async def _running(holder: PortLease) -> bool:
         workspace_id=workspace_id, name=holder.name, status__in=LIVE
     ).exists()
     job_running = await Operation.filter(
-        workspace_id=workspace_id, service_name=holder.name, phase="job",
+        workspace_id=workspace_id,
+        service_name=holder.name,
+        phase="job",
         status=OperationStatus.RUNNING,
     ).exists()
     return service_live or job_running

@@ -51,7 +51,9 @@ async def create_project(
         raise Conflict(f"A project with key {key!r} already exists.")
     try:
         return await Project.create(
-            key=key, name=name, description=description,
+            key=key,
+            name=name,
+            description=description,
             default_workspace_mode=default_workspace_mode,
         )
     except IntegrityError:
@@ -120,9 +122,11 @@ async def update_project_workspace(
         workspace.update_from_dict(values)
         if values:
             # Only what was asked for: a concurrent edit of another field stays.
-            await workspace.save(update_fields=[
-                "environment_id" if name == "environment" else name for name in values
-            ])
+            await workspace.save(
+                update_fields=[
+                    "environment_id" if name == "environment" else name for name in values
+                ]
+            )
     return workspace
 
 
@@ -142,9 +146,7 @@ async def _workspace_values(fields: dict[str, Any], creating: bool) -> dict[str,
     if "is_primary" in fields and fields["is_primary"] is not None:
         values["is_primary"] = bool(fields["is_primary"])
     if "runtime_config" in fields:
-        values["runtime_config"] = runtime_config.parse(
-            fields["runtime_config"], "runtimeConfig"
-        )
+        values["runtime_config"] = runtime_config.parse(fields["runtime_config"], "runtimeConfig")
     if fields.get("environment_id"):
         values["environment"] = await find(
             Environment, "environment", "environmentId", fields["environment_id"]

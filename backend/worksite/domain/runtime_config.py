@@ -87,21 +87,19 @@ def _decode(value: object, field: str) -> dict[str, Any]:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise InvalidInput(
-                field, f"expected JSON text, got a parse error at line {exc.lineno} "
-                f"column {exc.colno}: {exc.msg}"
+                field,
+                f"expected JSON text, got a parse error at line {exc.lineno} "
+                f"column {exc.colno}: {exc.msg}",
             ) from None
     if not isinstance(value, dict):
         raise InvalidInput(
             field,
-            "expected a JSON object with 'commands' or 'services', "
-            f"got {_json_type(value)}",
+            f"expected a JSON object with 'commands' or 'services', got {_json_type(value)}",
         )
     return value
 
 
-def _entry_lists(
-    document: dict[str, Any], field: str
-) -> list[tuple[str, str | None, list[Any]]]:
+def _entry_lists(document: dict[str, Any], field: str) -> list[tuple[str, str | None, list[Any]]]:
     unknown = sorted(set(document) - {"commands", "services"})
     if unknown:
         raise InvalidInput(
@@ -115,9 +113,7 @@ def _entry_lists(
             continue
         entries = document[key]
         if not isinstance(entries, list):
-            raise InvalidInput(
-                f"{field}.{key}", f"expected a list, got {_json_type(entries)}"
-            )
+            raise InvalidInput(f"{field}.{key}", f"expected a list, got {_json_type(entries)}")
         lists.append((key, default_kind, entries))
     if sum(len(entries) for _, _, entries in lists) > MAX_COMMANDS:
         raise InvalidInput(field, f"expected at most {MAX_COMMANDS} commands")
@@ -205,22 +201,20 @@ def _readiness(value: object, path: str) -> dict[str, Any]:
         raise InvalidInput(path, f"expected an object, got {_json_type(value)}")
     kinds = [kind for kind in _READINESS_KINDS if kind in value]
     if len(kinds) != 1:
-        raise InvalidInput(
-            path, 'expected exactly one of "http", "tcp" or "command"'
-        )
+        raise InvalidInput(path, 'expected exactly one of "http", "tcp" or "command"')
     kind = kinds[0]
     target = value[kind]
     if kind == "tcp":
         target = _port(target, f"{path}.tcp")
-    elif kind == "http" and (
-        not isinstance(target, str) or not re.match(r"^https?://", target)
-    ):
+    elif kind == "http" and (not isinstance(target, str) or not re.match(r"^https?://", target)):
         raise InvalidInput(f"{path}.http", f"expected an http(s) URL, got {json.dumps(target)}")
     elif kind == "command":
         target = _command_text(target, f"{path}.command")
     timeout = value.get("timeoutSeconds", 30)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (
-        0 < timeout <= 3600
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not (0 < timeout <= 3600)
     ):
         raise InvalidInput(
             f"{path}.timeoutSeconds",

@@ -29,7 +29,7 @@ def announce(service: RuntimeService) -> None:
 
 
 async def label(service: RuntimeService) -> str:
-    """"web of PAP-12-fix-login", for log lines."""
+    """ "web of PAP-12-fix-login", for log lines."""
     names = await ExecutionWorkspace.filter(id=service.workspace_id).values_list(  # type: ignore[attr-defined]
         "name", flat=True
     )
@@ -45,8 +45,11 @@ async def mark_ready(
 ) -> bool:
     """STARTING -> RUNNING: the readiness check answered, or the service has none."""
     changed = await _change(
-        service, ServiceStatus.STARTING,
-        status=ServiceStatus.RUNNING, health=health, ready_at=now(),
+        service,
+        ServiceStatus.STARTING,
+        status=ServiceStatus.RUNNING,
+        health=health,
+        ready_at=now(),
     )
     if changed:
         waited = (service.ready_at - service.started_at).total_seconds()  # type: ignore[operator]
@@ -85,16 +88,22 @@ async def record_end(
         # The operation first: whoever sees the service ended finds it finished.
         await _finish_run(settings, service, status, exit_code, note)
         if await _change(
-            service, service.status,
-            status=status, failure_reason=failure, exit_code=exit_code,
-            health=ServiceHealth.UNKNOWN, stopped_at=now(),
+            service,
+            service.status,
+            status=status,
+            failure_reason=failure,
+            exit_code=exit_code,
+            health=ServiceHealth.UNKNOWN,
+            stopped_at=now(),
         ):
             break
     else:
         return service
 
     log.info(
-        "service %s ended %s: %s", await label(service), status.value,
+        "service %s ended %s: %s",
+        await label(service),
+        status.value,
         failure or f"exit code {exit_code}",
     )
     return service
@@ -140,14 +149,15 @@ async def _finish_run(
     if operation.status != OperationStatus.RUNNING:
         return
     await operations.finish_once(
-        settings, operation, exit_code, succeeded=status == ServiceStatus.STOPPED,
+        settings,
+        operation,
+        exit_code,
+        succeeded=status == ServiceStatus.STOPPED,
         note=note or None,
     )
 
 
-async def _change(
-    service: RuntimeService, expected: ServiceStatus, **values: object
-) -> bool:
+async def _change(service: RuntimeService, expected: ServiceStatus, **values: object) -> bool:
     """Update the row if it is still this run in the expected status; announce it."""
     values["updated_at"] = now()
     changed = await RuntimeService.filter(

@@ -79,11 +79,13 @@ async def start(
     else:
         live = await _live_names(workspace)
         targets = [
-            command for command in await commands.commands_of(workspace, "service")
+            command
+            for command in await commands.commands_of(workspace, "service")
             if command.name not in live
         ]
     started = await _each(
-        "start", targets,
+        "start",
+        targets,
         lambda command: _start(settings, workspace, command, "start", principal),
     )
     return [await _settled(service) for service in started] if wait else started
@@ -96,9 +98,9 @@ async def stop(
     workspace = await get_workspace(workspace_id)
     await require_workspace_access(principal, workspace.id)
     if name is None:
-        targets = await RuntimeService.filter(
-            workspace_id=workspace.id, status__in=LIVE
-        ).order_by("name")
+        targets = await RuntimeService.filter(workspace_id=workspace.id, status__in=LIVE).order_by(
+            "name"
+        )
     else:
         service = await RuntimeService.get_or_none(workspace_id=workspace.id, name=name)
         if service is None:
@@ -116,15 +118,14 @@ async def restart(
     wait: bool = False,
 ) -> list[RuntimeService]:
     """Stop (if live) and start one service, or every service when name is None."""
-    workspace = await commands.runnable_workspace(
-        principal, workspace_id, "restart services"
-    )
+    workspace = await commands.runnable_workspace(principal, workspace_id, "restart services")
     if name is not None:
         targets = [await commands.find(workspace, name, "service")]
     else:
         targets = await commands.commands_of(workspace, "service")
     restarted = await _each(
-        "restart", targets,
+        "restart",
+        targets,
         lambda command: _restart(settings, workspace, command, principal),
     )
     return [await _settled(service) for service in restarted] if wait else restarted
@@ -143,7 +144,8 @@ async def stop_all_services(
     deadline = time.monotonic() + GRACE + STOP_PATIENCE + SETTLE_MARGIN
     while live := await RuntimeService.filter(workspace_id=workspace.id, status__in=LIVE):
         stoppable = [
-            service for service in live
+            service
+            for service in live
             if service.status != ServiceStatus.STOPPING and service.supervisor_pid is not None
         ]
         # A conflict here is a race with another action; the next look settles it.
@@ -178,9 +180,7 @@ async def _start(
     cwd = await commands.working_directory(host, workspace, command)
     service = await _claim(workspace, command, cwd)
     try:
-        return await _launch(
-            settings, host, workspace, service, command, phase, cwd, principal
-        )
+        return await _launch(settings, host, workspace, service, command, phase, cwd, principal)
     except BaseException as error:
         if isinstance(error, WorksiteError):
             reason = error.message
@@ -198,11 +198,22 @@ async def _claim(
     claimed = await RuntimeService.filter(
         id=service.id, status__in=(ServiceStatus.STOPPED, ServiceStatus.FAILED)
     ).update(
-        status=ServiceStatus.STARTING, health=ServiceHealth.UNKNOWN,
-        command=command.command, cwd=str(cwd), readiness=None, url=None, pid=None,
-        supervisor_pid=None, supervisor_start_ticks=None, start_operation_id=None,
-        started_at=now(), ready_at=None, stopped_at=None, exit_code=None,
-        failure_reason=None, updated_at=now(),
+        status=ServiceStatus.STARTING,
+        health=ServiceHealth.UNKNOWN,
+        command=command.command,
+        cwd=str(cwd),
+        readiness=None,
+        url=None,
+        pid=None,
+        supervisor_pid=None,
+        supervisor_start_ticks=None,
+        start_operation_id=None,
+        started_at=now(),
+        ready_at=None,
+        stopped_at=None,
+        exit_code=None,
+        failure_reason=None,
+        updated_at=now(),
     )
     await service.refresh_from_db()
     if not claimed:
@@ -238,7 +249,10 @@ async def _launch(
         )
     env = await commands.environment(host, workspace, command, port, principal)
     operation = await operations.begin(
-        workspace, OperationCategory.RUNTIME, phase, command.command,
+        workspace,
+        OperationCategory.RUNTIME,
+        phase,
+        command.command,
         service_name=command.name,
     )
     service.start_operation = operation
@@ -251,8 +265,11 @@ async def _launch(
 
     try:
         state = await host.spawn_supervised(
-            host.run_dir(operation.log_path), ["/bin/sh", "-c", command.command], cwd,
-            env, GRACE,
+            host.run_dir(operation.log_path),
+            ["/bin/sh", "-c", command.command],
+            cwd,
+            env,
+            GRACE,
         )
     except (SupervisorError, TimeoutError, SshError) as error:
         return await record_end(settings, service, None, reason=f"could not start: {error}")
@@ -261,14 +278,18 @@ async def _launch(
     # ready or ended: record the process whatever its status, move it on only if not.
     this_run = {"id": service.id, "start_operation_id": operation.id}
     await RuntimeService.filter(**this_run).update(
-        pid=state.child_pid, supervisor_pid=state.supervisor_pid,
-        supervisor_start_ticks=state.supervisor_start_ticks, updated_at=now(),
+        pid=state.child_pid,
+        supervisor_pid=state.supervisor_pid,
+        supervisor_start_ticks=state.supervisor_start_ticks,
+        updated_at=now(),
     )
     await service.refresh_from_db()
     if service.readiness is None:
         await mark_ready(service, ServiceHealth.UNKNOWN)  # it runs: that is all we know
     log.info(
-        "service %s started (pid %s%s)", await label(service), state.child_pid,
+        "service %s started (pid %s%s)",
+        await label(service),
+        state.child_pid,
         f", port {port}" if port is not None else "",
     )
     announce(service)
@@ -293,7 +314,8 @@ def _probe_spec(
     elif readiness.kind == "http" and port is not None:
         target = target.replace("${PORT}", str(port)).replace("$PORT", str(port))
     spec: dict[str, Any] = {
-        "kind": readiness.kind, "target": target,
+        "kind": readiness.kind,
+        "target": target,
         "timeoutSeconds": readiness.timeout_seconds,
     }
     if readiness.kind == "command":
@@ -306,8 +328,10 @@ async def _give_up(
 ) -> None:
     """A claimed start that did not get its command running: FAILED, with why."""
     values = {
-        "status": ServiceStatus.FAILED, "failure_reason": reason,
-        "stopped_at": now(), "updated_at": now(),
+        "status": ServiceStatus.FAILED,
+        "failure_reason": reason,
+        "stopped_at": now(),
+        "updated_at": now(),
     }
     # Until its supervisor is recorded, a STARTING row is this start's alone; after
     # that, ends are record_end's to write.
@@ -364,8 +388,11 @@ async def _stop(
     announce(service)
 
     operation = await operations.begin(
-        workspace, OperationCategory.RUNTIME, "stop",
-        f"stop {service.name} (pid {service.pid})", service_name=service.name,
+        workspace,
+        OperationCategory.RUNTIME,
+        "stop",
+        f"stop {service.name} (pid {service.pid})",
+        service_name=service.name,
     )
     started = time.monotonic()
     start_operation = await Operation.get(id=service.start_operation_id)  # type: ignore[attr-defined]
@@ -379,8 +406,11 @@ async def _stop(
         return await _unreachable(settings, service, operation, error)
     try:
         ended = await wait_ended(
-            host, directory, GRACE + STOP_PATIENCE,
-            copy_to=run_dir(settings, start_operation), patience=operations.LINK_PATIENCE,
+            host,
+            directory,
+            GRACE + STOP_PATIENCE,
+            copy_to=run_dir(settings, start_operation),
+            patience=operations.LINK_PATIENCE,
         )
     except SupervisorError:
         ended = None
@@ -406,7 +436,8 @@ async def _unreachable(
 ) -> RuntimeService:
     """A stop that could not reach the host: the service runs on, as it was."""
     await RuntimeService.filter(
-        id=service.id, status=ServiceStatus.STOPPING,
+        id=service.id,
+        status=ServiceStatus.STOPPING,
         start_operation_id=service.start_operation_id,  # type: ignore[attr-defined]
     ).update(
         status=ServiceStatus.RUNNING if service.ready_at else ServiceStatus.STARTING,
@@ -436,9 +467,9 @@ async def _restart(
 
 
 async def _live_names(workspace: ExecutionWorkspace) -> set[str]:
-    names = await RuntimeService.filter(
-        workspace_id=workspace.id, status__in=LIVE
-    ).values_list("name", flat=True)
+    names = await RuntimeService.filter(workspace_id=workspace.id, status__in=LIVE).values_list(
+        "name", flat=True
+    )
     return set(names)  # type: ignore[arg-type]
 
 
@@ -471,10 +502,7 @@ async def _each(
 
 def _busy(workspace: ExecutionWorkspace, service: RuntimeService) -> str:
     if service.status == ServiceStatus.RUNNING:
-        return (
-            f"Service {service.name} of {workspace.name} is already running "
-            f"(pid {service.pid})."
-        )
+        return f"Service {service.name} of {workspace.name} is already running (pid {service.pid})."
     if service.status == ServiceStatus.STARTING:
         return f"A start of service {service.name} in {workspace.name} is already in progress."
     return (

@@ -25,15 +25,12 @@ def git_ref(field: str, value: str) -> str:
     if not value:
         raise InvalidInput(field, "expected a git ref name, got an empty string")
     if len(value) > MAX_REF_LENGTH:
-        raise InvalidInput(
-            field, f"expected at most {MAX_REF_LENGTH} characters, got {len(value)}"
-        )
+        raise InvalidInput(field, f"expected at most {MAX_REF_LENGTH} characters, got {len(value)}")
     if not _REF_CHARS.match(value):
         bad = sorted({c for c in value if not _REF_CHARS.match(c)})
         raise InvalidInput(
             field,
-            "expected letters, digits and . _ / + - only, got "
-            + ", ".join(repr(c) for c in bad),
+            "expected letters, digits and . _ / + - only, got " + ", ".join(repr(c) for c in bad),
         )
     problem = _ref_shape_problem(value)
     if problem:
@@ -63,9 +60,7 @@ def _ref_shape_problem(value: str) -> str | None:
 
 def branch_slug(identifier: str, title: str) -> str:
     """`PAP-946` and "Fix the login form" give `PAP-946-fix-the-login-form`."""
-    ascii_title = (
-        unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    )
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     words = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     slug = f"{identifier}-{words}" if words else identifier
     return slug[:BRANCH_SLUG_LENGTH].rstrip("-.")
@@ -107,9 +102,7 @@ def relative_path(field: str, value: str) -> str:
     if any(ord(c) < 32 or c == "\x7f" for c in value):
         raise InvalidInput(field, "expected a path without control characters")
     if ".." in PurePosixPath(value).parts:
-        raise InvalidInput(
-            field, f"expected a path that stays inside the workspace, got {value!r}"
-        )
+        raise InvalidInput(field, f"expected a path that stays inside the workspace, got {value!r}")
     return str(PurePosixPath(value))
 
 
@@ -118,9 +111,7 @@ def text(field: str, value: str, max_length: int, required: bool = False) -> str
     if required and not value:
         raise InvalidInput(field, "expected a non-empty value")
     if len(value) > max_length:
-        raise InvalidInput(
-            field, f"expected at most {max_length} characters, got {len(value)}"
-        )
+        raise InvalidInput(field, f"expected at most {max_length} characters, got {len(value)}")
     if "\x00" in value:
         raise InvalidInput(field, "expected text without NUL characters")
     return value

@@ -33,9 +33,7 @@ def effective_command(
 def effective_runtime(
     workspace: ExecutionWorkspace, project_workspace: ProjectWorkspace
 ) -> tuple[dict[str, Any] | None, runtime_config.RuntimeConfigSource]:
-    return runtime_config.effective(
-        workspace.runtime_override, project_workspace.runtime_config
-    )
+    return runtime_config.effective(workspace.runtime_override, project_workspace.runtime_config)
 
 
 async def save_workspace(
@@ -71,9 +69,7 @@ def announce(workspace: ExecutionWorkspace) -> None:
     bus.publish(workspaces_topic(workspace.project_id), workspace)  # type: ignore[attr-defined]
 
 
-async def _settings_values(
-    workspace: ExecutionWorkspace, fields: dict[str, Any]
-) -> dict[str, Any]:
+async def _settings_values(workspace: ExecutionWorkspace, fields: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "name" in fields:
         values["name"] = validation.text("name", fields["name"] or "", 200, required=True)
@@ -102,4 +98,8 @@ async def _cwd(workspace: ExecutionWorkspace, value: str) -> str:
         return validation.path_inside("cwd", value, environment.root_dir or "/")
     project_workspace = await workspace.project_workspace
     root = project_workspace.cwd or workspace.cwd
-    return validation.path_inside("cwd", value, root) if root else validation.absolute_path("cwd", value)
+    return (
+        validation.path_inside("cwd", value, root)
+        if root
+        else validation.absolute_path("cwd", value)
+    )

@@ -32,26 +32,26 @@ class Issue(Model):
     title = fields.CharField(max_length=500)
     description = fields.TextField(default="")
     status = fields.CharEnumField(IssueStatus, max_length=32, default=IssueStatus.TODO)
-    priority = fields.CharEnumField(
-        IssuePriority, max_length=16, default=IssuePriority.NONE
-    )
+    priority = fields.CharEnumField(IssuePriority, max_length=16, default=IssuePriority.NONE)
     assignee: fields.ForeignKeyNullableRelation[Agent] = fields.ForeignKeyField(
         "worksite.Agent", related_name="issues", null=True, on_delete=fields.SET_NULL
     )
     parent: fields.ForeignKeyNullableRelation[Issue] = fields.ForeignKeyField(
         "worksite.Issue", related_name="children", null=True, on_delete=fields.SET_NULL
     )
-    inherit_workspace_from: fields.ForeignKeyNullableRelation[Issue] = (
-        fields.ForeignKeyField(
-            "worksite.Issue", related_name="inheritors", null=True,
-            on_delete=fields.SET_NULL,
-        )
+    inherit_workspace_from: fields.ForeignKeyNullableRelation[Issue] = fields.ForeignKeyField(
+        "worksite.Issue",
+        related_name="inheritors",
+        null=True,
+        on_delete=fields.SET_NULL,
     )
     # None: the project's default mode decides.
     workspace_mode = fields.CharEnumField(WorkspaceMode, max_length=32, null=True)
     execution_workspace: fields.ForeignKeyNullableRelation[ExecutionWorkspace] = (
         fields.ForeignKeyField(
-            "worksite.ExecutionWorkspace", related_name="current_issues", null=True,
+            "worksite.ExecutionWorkspace",
+            related_name="current_issues",
+            null=True,
             on_delete=fields.SET_NULL,
         )
     )
@@ -62,9 +62,7 @@ class Issue(Model):
         table = "issue"
         constraints = (
             CheckConstraint(check=check_in("status", IssueStatus), name="issue_status"),
-            CheckConstraint(
-                check=check_in("priority", IssuePriority), name="issue_priority"
-            ),
+            CheckConstraint(check=check_in("priority", IssuePriority), name="issue_priority"),
             CheckConstraint(
                 check=check_in("workspace_mode", WorkspaceMode, nullable=True),
                 name="issue_workspace_mode",
@@ -80,7 +78,8 @@ class IssueWorkspaceLink(Model):
         "worksite.Issue", related_name="workspace_links", on_delete=fields.CASCADE
     )
     workspace: fields.ForeignKeyRelation[ExecutionWorkspace] = fields.ForeignKeyField(
-        "worksite.ExecutionWorkspace", related_name="issue_links",
+        "worksite.ExecutionWorkspace",
+        related_name="issue_links",
         on_delete=fields.CASCADE,
     )
     linked_at = fields.DatetimeField(auto_now_add=True)
@@ -100,11 +99,11 @@ class Run(Model):
     agent: fields.ForeignKeyRelation[Agent] = fields.ForeignKeyField(
         "worksite.Agent", related_name="runs", on_delete=fields.CASCADE
     )
-    workspace: fields.ForeignKeyNullableRelation[ExecutionWorkspace] = (
-        fields.ForeignKeyField(
-            "worksite.ExecutionWorkspace", related_name="runs", null=True,
-            on_delete=fields.SET_NULL,
-        )
+    workspace: fields.ForeignKeyNullableRelation[ExecutionWorkspace] = fields.ForeignKeyField(
+        "worksite.ExecutionWorkspace",
+        related_name="runs",
+        null=True,
+        on_delete=fields.SET_NULL,
     )
     status = fields.CharEnumField(RunStatus, max_length=16, default=RunStatus.RUNNING)
     started_at = fields.DatetimeField(auto_now_add=True)
@@ -112,6 +111,4 @@ class Run(Model):
 
     class Meta:
         table = "run"
-        constraints = (
-            CheckConstraint(check=check_in("status", RunStatus), name="run_status"),
-        )
+        constraints = (CheckConstraint(check=check_in("status", RunStatus), name="run_status"),)

@@ -23,9 +23,7 @@ class Operation(Model):
     phase = fields.CharField(max_length=32)
     command = fields.TextField(default="")
     service_name = fields.CharField(max_length=100, null=True)
-    status = fields.CharEnumField(
-        OperationStatus, max_length=16, default=OperationStatus.RUNNING
-    )
+    status = fields.CharEnumField(OperationStatus, max_length=16, default=OperationStatus.RUNNING)
     exit_code = fields.IntField(null=True)
     started_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
@@ -40,7 +38,5 @@ class Operation(Model):
             CheckConstraint(
                 check=check_in("category", OperationCategory), name="operation_category"
             ),
-            CheckConstraint(
-                check=check_in("status", OperationStatus), name="operation_status"
-            ),
+            CheckConstraint(check=check_in("status", OperationStatus), name="operation_status"),
         )

@@ -25,12 +25,8 @@ class RuntimeService(Model):
         "worksite.ExecutionWorkspace", related_name="services", on_delete=fields.CASCADE
     )
     name = fields.CharField(max_length=100)
-    status = fields.CharEnumField(
-        ServiceStatus, max_length=16, default=ServiceStatus.STOPPED
-    )
-    health = fields.CharEnumField(
-        ServiceHealth, max_length=16, default=ServiceHealth.UNKNOWN
-    )
+    status = fields.CharEnumField(ServiceStatus, max_length=16, default=ServiceStatus.STOPPED)
+    health = fields.CharEnumField(ServiceHealth, max_length=16, default=ServiceHealth.UNKNOWN)
     command = fields.TextField(default="")
     cwd = fields.TextField(default="")
     # The readiness check of this run, as the runtime config gave it.
@@ -40,11 +36,11 @@ class RuntimeService(Model):
     pid = fields.IntField(null=True)
     supervisor_pid = fields.IntField(null=True)
     supervisor_start_ticks = fields.BigIntField(null=True)
-    start_operation: fields.ForeignKeyNullableRelation[Operation] = (
-        fields.ForeignKeyField(
-            "worksite.Operation", related_name="started_services", null=True,
-            on_delete=fields.SET_NULL,
-        )
+    start_operation: fields.ForeignKeyNullableRelation[Operation] = fields.ForeignKeyField(
+        "worksite.Operation",
+        related_name="started_services",
+        null=True,
+        on_delete=fields.SET_NULL,
     )
     started_at = fields.DatetimeField(null=True)
     ready_at = fields.DatetimeField(null=True)
@@ -58,15 +54,9 @@ class RuntimeService(Model):
         # A constraint rather than unique_together: Tortoise 1.1 rebuilds a SQLite
         # table to add a check constraint and forgets unique_together on the way.
         constraints = (
-            UniqueConstraint(
-                fields=("workspace", "name"), name="runtime_service_workspace_name"
-            ),
-            CheckConstraint(
-                check=check_in("status", ServiceStatus), name="runtime_service_status"
-            ),
-            CheckConstraint(
-                check=check_in("health", ServiceHealth), name="runtime_service_health"
-            ),
+            UniqueConstraint(fields=("workspace", "name"), name="runtime_service_workspace_name"),
+            CheckConstraint(check=check_in("status", ServiceStatus), name="runtime_service_status"),
+            CheckConstraint(check=check_in("health", ServiceHealth), name="runtime_service_health"),
         )
 
 

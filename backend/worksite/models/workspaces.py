@@ -30,12 +30,10 @@ class ExecutionWorkspace(Model):
     project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
         "worksite.Project", related_name="execution_workspaces", on_delete=fields.CASCADE
     )
-    project_workspace: fields.ForeignKeyRelation[ProjectWorkspace] = (
-        fields.ForeignKeyField(
-            "worksite.ProjectWorkspace",
-            related_name="execution_workspaces",
-            on_delete=fields.RESTRICT,
-        )
+    project_workspace: fields.ForeignKeyRelation[ProjectWorkspace] = fields.ForeignKeyField(
+        "worksite.ProjectWorkspace",
+        related_name="execution_workspaces",
+        on_delete=fields.RESTRICT,
     )
     environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "worksite.Environment", related_name="execution_workspaces", on_delete=fields.RESTRICT
@@ -60,14 +58,16 @@ class ExecutionWorkspace(Model):
     # True once the provision command has succeeded here.
     provisioned = fields.BooleanField(default=False)
     source_issue: fields.ForeignKeyNullableRelation[Issue] = fields.ForeignKeyField(
-        "worksite.Issue", related_name="sourced_workspaces", null=True,
+        "worksite.Issue",
+        related_name="sourced_workspaces",
+        null=True,
         on_delete=fields.SET_NULL,
     )
-    derived_from: fields.ForeignKeyNullableRelation[ExecutionWorkspace] = (
-        fields.ForeignKeyField(
-            "worksite.ExecutionWorkspace", related_name="derivatives", null=True,
-            on_delete=fields.SET_NULL,
-        )
+    derived_from: fields.ForeignKeyNullableRelation[ExecutionWorkspace] = fields.ForeignKeyField(
+        "worksite.ExecutionWorkspace",
+        related_name="derivatives",
+        null=True,
+        on_delete=fields.SET_NULL,
     )
     opened_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(auto_now_add=True)
@@ -84,7 +84,5 @@ class ExecutionWorkspace(Model):
         constraints = (
             CheckConstraint(check=check_in("mode", WorkspaceMode), name="ew_mode"),
             CheckConstraint(check=check_in("status", WorkspaceStatus), name="ew_status"),
-            CheckConstraint(
-                check=check_in("provider_type", ProviderType), name="ew_provider_type"
-            ),
+            CheckConstraint(check=check_in("provider_type", ProviderType), name="ew_provider_type"),
         )

@@ -46,7 +46,9 @@ def clone_once(url: str, repos_dir: Path) -> Path:
     try:
         # No exotic transports (ext:: runs commands): only what a repo URL means.
         Repo.clone_from(
-            url, partial, multi_options=["--no-checkout"],
+            url,
+            partial,
+            multi_options=["--no-checkout"],
             env={"GIT_ALLOW_PROTOCOL": "file:git:http:https:ssh"},
         )
     except UnsafeProtocolError as exc:
@@ -150,8 +152,13 @@ def worktree_state(repo_path: Path, path: Path, branch: str, base: str) -> Workt
     entries = [e for e in status.split("\0") if len(e) > 3]
     untracked = sum(1 for e in entries if e.startswith("??"))
     return WorktreeState(
-        True, current_branch(path), has_branch, len(entries) - untracked, untracked,
-        ahead, behind,
+        True,
+        current_branch(path),
+        has_branch,
+        len(entries) - untracked,
+        untracked,
+        ahead,
+        behind,
     )
 
 

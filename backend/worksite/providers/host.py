@@ -115,17 +115,13 @@ class WorkspaceHost(Protocol):
 
     # Talking to what runs there
 
-    async def open_tcp(
-        self, port: int
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def open_tcp(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A connection to a port on the host's loopback interface (a service's port).
 
         ConnectionRefusedError when nothing listens there."""
         ...
 
-    async def run_check(
-        self, command: str, cwd: str, env: dict[str, str], timeout: float
-    ) -> int:
+    async def run_check(self, command: str, cwd: str, env: dict[str, str], timeout: float) -> int:
         """Run a short shell command (a readiness check) to its exit code; -1 when it
         ran out of time."""
         ...

@@ -66,7 +66,10 @@ class LocalHost:
         git_version = None
         if shutil.which("git"):
             found = await asyncio.to_thread(
-                subprocess.run, ["git", "--version"], capture_output=True, text=True,
+                subprocess.run,
+                ["git", "--version"],
+                capture_output=True,
+                text=True,
                 check=False,
             )
             git_version = found.stdout.strip() or None
@@ -108,9 +111,7 @@ class LocalHost:
     async def worktree_state(
         self, repo: str, path: str, branch: str, base: str
     ) -> git.WorktreeState:
-        return await asyncio.to_thread(
-            git.worktree_state, Path(repo), Path(path), branch, base
-        )
+        return await asyncio.to_thread(git.worktree_state, Path(repo), Path(path), branch, base)
 
     async def save_work(self, repo: str, path: str, branch: str, ref: str) -> str:
         return await asyncio.to_thread(git.save_work, Path(repo), Path(path), branch, ref)
@@ -133,14 +134,10 @@ class LocalHost:
 
     # Talking to what runs here
 
-    async def open_tcp(
-        self, port: int
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def open_tcp(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await readiness.THIS_MACHINE.open_tcp(port)
 
-    async def run_check(
-        self, command: str, cwd: str, env: dict[str, str], timeout: float
-    ) -> int:
+    async def run_check(self, command: str, cwd: str, env: dict[str, str], timeout: float) -> int:
         return await readiness.THIS_MACHINE.run_check(command, cwd, env, timeout)
 
     async def port_is_free(self, port: int) -> bool:

@@ -222,8 +222,12 @@ class SshLink:
         async def attempt(connection: asyncssh.SSHClientConnection) -> Completed:
             async with self.sessions:
                 result = await connection.run(
-                    command, check=False, input=stdin, timeout=timeout + TIMEOUT_MARGIN,
-                    encoding="utf-8", errors="replace",
+                    command,
+                    check=False,
+                    input=stdin,
+                    timeout=timeout + TIMEOUT_MARGIN,
+                    encoding="utf-8",
+                    errors="replace",
                 )
             if result.exit_status is None:  # the channel closed without a status
                 raise asyncssh.ConnectionLost("the command's channel closed early")
@@ -232,9 +236,7 @@ class SshLink:
                     f"{self.target.label}: `{shlex.join(argv)[:200]}` did not finish "
                     f"within {timeout:g} s"
                 )
-            return Completed(
-                result.exit_status, str(result.stdout or ""), str(result.stderr or "")
-            )
+            return Completed(result.exit_status, str(result.stdout or ""), str(result.stderr or ""))
 
         started = time.monotonic()
         try:
@@ -246,13 +248,13 @@ class SshLink:
             ) from None
         finally:
             log.debug(
-                "ssh %s: %s (%.3f s)", self.target.label, shlex.join(argv)[:200],
+                "ssh %s: %s (%.3f s)",
+                self.target.label,
+                shlex.join(argv)[:200],
                 time.monotonic() - started,
             )
 
-    async def read(
-        self, path: str, offset: int = 0, limit: int | None = None
-    ) -> bytes | None:
+    async def read(self, path: str, offset: int = 0, limit: int | None = None) -> bytes | None:
         """Bytes of a file on the host from offset (to its end, or `limit` of them);
         None when the file does not exist."""
 
@@ -379,9 +381,7 @@ class SshLink:
             started = time.monotonic()
             self._connection = await self._open()
             self.connects += 1
-            log.info(
-                "ssh %s: connected in %.2f s", self.target.label, time.monotonic() - started
-            )
+            log.info("ssh %s: connected in %.2f s", self.target.label, time.monotonic() - started)
             return self._connection, True
 
     async def _open(self) -> asyncssh.SSHClientConnection:
@@ -394,11 +394,19 @@ class SshLink:
         try:
             connection, _ = await asyncio.wait_for(
                 asyncssh.create_connection(
-                    lambda: client, target.host, target.port, username=target.user,
-                    client_keys=[key], known_hosts=([], [], []),
+                    lambda: client,
+                    target.host,
+                    target.port,
+                    username=target.user,
+                    client_keys=[key],
+                    known_hosts=([], [], []),
                     server_host_key_algs=_host_key_algorithms(client.pin),
-                    agent_path=None, config=[], preferred_auth=["publickey"],
-                    password=None, kbdint_auth=False, gss_auth=False,
+                    agent_path=None,
+                    config=[],
+                    preferred_auth=["publickey"],
+                    password=None,
+                    kbdint_auth=False,
+                    gss_auth=False,
                     keepalive_interval=KEEPALIVE_INTERVAL,
                     keepalive_count_max=KEEPALIVE_COUNT_MAX,
                     connect_timeout=CONNECT_TIMEOUT,
@@ -423,16 +431,15 @@ class SshLink:
         """Pin the key a host presented at its first connection, for every later one."""
         line = public_key_line(presented)
         log.warning(
-            "ssh %s: trusted the host key %s on first use", self.target.label,
+            "ssh %s: trusted the host key %s on first use",
+            self.target.label,
             presented.get_fingerprint(),
         )
         if self.target.on_host_key is not None:
             await self.target.on_host_key(line)
         self.target = replace(self.target, host_key=line, trust_on_first_use=False)
 
-    async def _sftp_client(
-        self, connection: asyncssh.SSHClientConnection
-    ) -> asyncssh.SFTPClient:
+    async def _sftp_client(self, connection: asyncssh.SSHClientConnection) -> asyncssh.SFTPClient:
         if self._sftp is None or self._connection is not connection:
             try:
                 self._sftp = await connection.start_sftp_client()
@@ -465,7 +472,8 @@ def _key_refused(client: _Client) -> HostKeyRefused:
     target, presented = client.target, client.presented
     shown = (
         f"{presented.algorithm.decode()} {presented.get_fingerprint()}"
-        if presented is not None else "no usable key"
+        if presented is not None
+        else "no usable key"
     )
     if client.pin is None:
         return HostKeyRefused(

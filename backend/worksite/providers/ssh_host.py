@@ -188,6 +188,7 @@ CURRENT_BRANCH = r"""
 [ -e "$1/.git" ] && git -C "$1" symbolic-ref --quiet --short HEAD
 """
 
+
 @dataclass(frozen=True)
 class HostPython:
     """The host's interpreter for supervisor.py, and the variables commands inherit."""
@@ -240,8 +241,11 @@ class SshHost:
             python = f"{major}.{minor} ({path})"
             python_ok = (int(major), int(minor)) >= PYTHON_NEEDED
         return HostFacts(
-            git=facts.get("git"), python=python, python_ok=python_ok,
-            root_exists="root" in facts, root_writable=facts.get("root") == "writable",
+            git=facts.get("git"),
+            python=python,
+            python_ok=python_ok,
+            root_exists="root" in facts,
+            root_writable=facts.get("root") == "writable",
             time_limits="timeout" in facts,
         )
 
@@ -341,9 +345,7 @@ class SshHost:
 
     # Talking to what runs there
 
-    async def open_tcp(
-        self, port: int
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def open_tcp(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         try:
             return await self.link.open_tcp("127.0.0.1", port)
         except ConnectionRefusedError:
@@ -359,9 +361,7 @@ class SshHost:
     async def port_holder(self, port: int) -> str:
         return f"a process on {self.label}"
 
-    async def run_check(
-        self, command: str, cwd: str, env: dict[str, str], timeout: float
-    ) -> int:
+    async def run_check(self, command: str, cwd: str, env: dict[str, str], timeout: float) -> int:
         variables = [f"{name}={value}" for name, value in env.items()]
         argv = ["env", "-i", *variables, "sh", "-c", 'cd "$1" && exec sh -c "$2"']
         try:
@@ -387,11 +387,25 @@ class SshHost:
         variables = [f"{name}={value}" for name, value in env.items()]
         result = await self.link.run(
             [
-                "env", "-i", *variables, python.path, "-I", "-S", supervisor,
-                "--detach", "--dir", run_dir, "--cwd", cwd, "--grace", str(grace),
-                "--", *argv,
+                "env",
+                "-i",
+                *variables,
+                python.path,
+                "-I",
+                "-S",
+                supervisor,
+                "--detach",
+                "--dir",
+                run_dir,
+                "--cwd",
+                cwd,
+                "--grace",
+                str(grace),
+                "--",
+                *argv,
             ],
-            timeout=START_TIMEOUT, idempotent=False,
+            timeout=START_TIMEOUT,
+            idempotent=False,
         )
         state = await self.read_state(run_dir)
         if state is not None:
@@ -423,8 +437,13 @@ class SshHost:
         python = await self._python()
         result = await self.link.run(
             [
-                python.path, "-I", "-S", "-c", STOP_SUPERVISOR,
-                str(state.supervisor_pid), str(state.supervisor_start_ticks),
+                python.path,
+                "-I",
+                "-S",
+                "-c",
+                STOP_SUPERVISOR,
+                str(state.supervisor_pid),
+                str(state.supervisor_start_ticks),
             ],
             timeout=30,
         )
@@ -477,7 +496,8 @@ class SshHost:
         result = await self._run("python3", "-I", "-S", "-c", PROBE_PYTHON, *PASSED_THROUGH)
         facts = json.loads(result.stdout) if result.ok else {}
         python = HostPython(
-            str(facts.get("python", "")), tuple(facts.get("version", (0, 0))),
+            str(facts.get("python", "")),
+            tuple(facts.get("version", (0, 0))),
             dict(facts.get("env", {})),
         )
         if python.version < PYTHON_NEEDED or not python.path:

@@ -202,9 +202,7 @@ async def wait_ended(run_dir: Path, timeout: float) -> SupervisorState:
     while True:
         state = read_state(run_dir)
         if state is None:
-            raise SupervisorError(
-                f"Expected a supervised run in {run_dir}, found none."
-            )
+            raise SupervisorError(f"Expected a supervised run in {run_dir}, found none.")
         if state.ended:
             return state
         if not is_alive(state):
@@ -227,9 +225,7 @@ def _final_state_of_dead_supervisor(run_dir: Path) -> SupervisorState:
 # Starting
 
 
-def supervisor_command(
-    run_dir: Path, argv: list[str], cwd: Path, grace: float
-) -> list[str]:
+def supervisor_command(run_dir: Path, argv: list[str], cwd: Path, grace: float) -> list[str]:
     """The command line that starts argv under a detached supervisor."""
     # -I: the command's environment must not steer the supervisor's own Python
     # (PYTHONPATH, PYTHONHOME, user site-packages). -S: it needs the standard library

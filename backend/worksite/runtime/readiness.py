@@ -40,9 +40,7 @@ class Probe:
 class Reach(Protocol):
     """Where a service runs, as far as probing it goes."""
 
-    async def open_tcp(
-        self, port: int
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]: ...
+    async def open_tcp(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]: ...
 
     async def run_check(
         self, command: str, cwd: str, env: dict[str, str], timeout: float
@@ -52,9 +50,7 @@ class Reach(Protocol):
 class ThisMachine:
     """Probing services of this machine."""
 
-    async def open_tcp(
-        self, port: int
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def open_tcp(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         problem: OSError | None = None
         for host in ("127.0.0.1", "::1"):
             try:
@@ -64,9 +60,7 @@ class ThisMachine:
         assert problem is not None
         raise problem
 
-    async def run_check(
-        self, command: str, cwd: str, env: dict[str, str], timeout: float
-    ) -> int:
+    async def run_check(self, command: str, cwd: str, env: dict[str, str], timeout: float) -> int:
         return await asyncio.to_thread(_command, command, cwd, env, timeout)
 
 
@@ -152,8 +146,12 @@ def _command(command: str, cwd: str, env: dict[str, str], timeout: float) -> int
     try:
         process = subprocess.Popen(
             ["/bin/sh", "-c", command],
-            cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
     except OSError:
         return 127

@@ -80,15 +80,11 @@ DRAIN_PATIENCE = 5.0
 
 
 def parse_args(args: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="supervisor.py", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="supervisor.py", description=__doc__.splitlines()[0])
     parser.add_argument("--dir", required=True, type=Path, help="run directory")
     parser.add_argument("--cwd", required=True, help="working directory of ARGV")
     parser.add_argument("--grace", type=float, default=10.0, help="seconds")
-    parser.add_argument(
-        "--detach", action="store_true", help="fork into the background"
-    )
+    parser.add_argument("--detach", action="store_true", help="fork into the background")
     if "--" not in args:
         parser.error("expected '-- ARGV...' after the options")
 
@@ -195,7 +191,11 @@ class Logs:
     """
 
     def __init__(
-        self, stdout: IO[bytes], stderr: IO[bytes], output: IO[bytes], index: IO[bytes],
+        self,
+        stdout: IO[bytes],
+        stderr: IO[bytes],
+        output: IO[bytes],
+        index: IO[bytes],
         run_dir: Path | None = None,
         free_bytes: Callable[[], int] | None = None,
         resume_free_bytes: int = RESUME_FREE_BYTES,

@@ -75,7 +75,10 @@ class ProjectMutations:
     @returns_errors
     async def create_project(self, info: Info, input: CreateProjectInput) -> ProjectResult:
         row = await projects.create_project(
-            info.context.principal, input.key, input.name, input.description,
+            info.context.principal,
+            input.key,
+            input.name,
+            input.description,
             input.default_workspace_mode,
         )
         return project_type(row)

@@ -41,9 +41,7 @@ class ServiceMutations:
         wait: Annotated[bool, strawberry.argument(description=WAIT)] = False,
     ) -> WorkspaceServicesResult:
         context = info.context
-        rows = await services.start(
-            context.settings, context.principal, workspace_id, name, wait
-        )
+        rows = await services.start(context.settings, context.principal, workspace_id, name, wait)
         return _success(rows)
 
     @strawberry.mutation(
@@ -70,7 +68,5 @@ class ServiceMutations:
         wait: Annotated[bool, strawberry.argument(description=WAIT)] = False,
     ) -> WorkspaceServicesResult:
         context = info.context
-        rows = await services.restart(
-            context.settings, context.principal, workspace_id, name, wait
-        )
+        rows = await services.restart(context.settings, context.principal, workspace_id, name, wait)
         return _success(rows)

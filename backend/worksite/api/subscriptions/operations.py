@@ -22,8 +22,7 @@ from worksite.api.types.operation import (
 from worksite.domain import live
 
 WorkspaceOperationsEvent = Annotated[
-    WorkspaceOperation | WorkspaceClosedError | NotFoundError | ForbiddenError
-    | InvalidInputError,
+    WorkspaceOperation | WorkspaceClosedError | NotFoundError | ForbiddenError | InvalidInputError,
     strawberry.union("WorkspaceOperationsEvent"),
 ]
 OperationLogEvent = Annotated[

@@ -19,8 +19,7 @@ from worksite.api.types.service import RuntimeService, service_type
 from worksite.domain import live
 
 ServiceStatusEvent = Annotated[
-    RuntimeService | WorkspaceClosedError | NotFoundError | ForbiddenError
-    | InvalidInputError,
+    RuntimeService | WorkspaceClosedError | NotFoundError | ForbiddenError | InvalidInputError,
     strawberry.union("ServiceStatusEvent"),
 ]
 ServiceLogEvent = Annotated[
@@ -57,7 +56,11 @@ class ServiceSubscriptions:
         operation_id: strawberry.ID | None = None,
     ) -> AsyncGenerator[ServiceLogEvent, None]:
         stream = live.service_log(
-            info.context.settings, info.context.principal, workspace_id, name, offset,
+            info.context.settings,
+            info.context.principal,
+            workspace_id,
+            name,
+            offset,
             operation_id,
         )
         async for event in events(info, stream, output_chunk_type):

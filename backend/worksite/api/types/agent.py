@@ -70,13 +70,18 @@ class Run:
 
 def agent_type(row: AgentModel) -> Agent:
     return Agent(
-        id=strawberry.ID(str(row.id)), name=row.name, created_at=row.created_at,
+        id=strawberry.ID(str(row.id)),
+        name=row.name,
+        created_at=row.created_at,
         revoked_at=row.revoked_at,
     )
 
 
 def run_type(row: RunModel) -> Run:
     return Run(
-        id=strawberry.ID(str(row.id)), status=row.status, started_at=row.started_at,
-        finished_at=row.finished_at, model=row,
+        id=strawberry.ID(str(row.id)),
+        status=row.status,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        model=row,
     )

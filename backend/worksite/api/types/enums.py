@@ -9,9 +9,15 @@ import strawberry
 from worksite.domain.runtime_config import RuntimeConfigSource as _RuntimeConfigSource
 from worksite.models import enums
 
-WorkspaceMode = strawberry.enum(enums.WorkspaceMode, description="How an issue's workspace is chosen.")
-WorkspaceStatus = strawberry.enum(enums.WorkspaceStatus, description="Where a workspace is in its life.")
-ProviderType = strawberry.enum(enums.ProviderType, description="What kind of directory a workspace is.")
+WorkspaceMode = strawberry.enum(
+    enums.WorkspaceMode, description="How an issue's workspace is chosen."
+)
+WorkspaceStatus = strawberry.enum(
+    enums.WorkspaceStatus, description="Where a workspace is in its life."
+)
+ProviderType = strawberry.enum(
+    enums.ProviderType, description="What kind of directory a workspace is."
+)
 EnvironmentKind = strawberry.enum(enums.EnvironmentKind, description="Where workspaces are made.")
 IssueStatus = strawberry.enum(enums.IssueStatus)
 IssuePriority = strawberry.enum(enums.IssuePriority)

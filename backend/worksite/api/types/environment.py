@@ -31,8 +31,14 @@ class Environment:
 
 def environment_type(row: EnvironmentModel) -> Environment:
     return Environment(
-        id=strawberry.ID(str(row.id)), name=row.name, kind=row.kind, host=row.host,
-        port=row.port, user=row.user, root_dir=row.root_dir, host_key=row.host_key,
+        id=strawberry.ID(str(row.id)),
+        name=row.name,
+        kind=row.kind,
+        host=row.host,
+        port=row.port,
+        user=row.user,
+        root_dir=row.root_dir,
+        host_key=row.host_key,
         trust_on_first_use=row.trust_on_first_use,
         has_private_key=bool(row.private_key_encrypted),
     )

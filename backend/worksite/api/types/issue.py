@@ -75,8 +75,14 @@ class Issue:
 
 def issue_type(row: IssueModel) -> Issue:
     return Issue(
-        id=strawberry.ID(str(row.id)), identifier=row.identifier, title=row.title,
-        description=row.description, status=row.status, priority=row.priority,
-        workspace_mode=row.workspace_mode, created_at=row.created_at,
-        updated_at=row.updated_at, model=row,
+        id=strawberry.ID(str(row.id)),
+        identifier=row.identifier,
+        title=row.title,
+        description=row.description,
+        status=row.status,
+        priority=row.priority,
+        workspace_mode=row.workspace_mode,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        model=row,
     )

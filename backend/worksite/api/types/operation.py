@@ -57,8 +57,10 @@ def output_chunk_type(output: OperationOutput) -> OutputChunk:
     chunk = output.chunk
     return OutputChunk(
         operation_id=strawberry.ID(str(output.operation_id)),
-        stream=OutputStream(chunk.stream), content=chunk.content,
-        offset=chunk.offset, next_offset=chunk.next_offset,
+        stream=OutputStream(chunk.stream),
+        content=chunk.content,
+        offset=chunk.offset,
+        next_offset=chunk.next_offset,
     )
 
 

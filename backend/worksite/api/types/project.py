@@ -90,20 +90,28 @@ class ProjectWorkspace:
 
 def project_type(row: ProjectModel) -> Project:
     return Project(
-        id=strawberry.ID(str(row.id)), key=row.key, name=row.name,
-        description=row.description, default_workspace_mode=row.default_workspace_mode,
+        id=strawberry.ID(str(row.id)),
+        key=row.key,
+        name=row.name,
+        description=row.description,
+        default_workspace_mode=row.default_workspace_mode,
         cleanup_retention_seconds=row.cleanup_retention_seconds,
-        created_at=row.created_at, model=row,
+        created_at=row.created_at,
+        model=row,
     )
 
 
 def project_workspace_type(row: ProjectWorkspaceModel) -> ProjectWorkspace:
     return ProjectWorkspace(
-        id=strawberry.ID(str(row.id)), name=row.name, is_primary=row.is_primary,
-        repo_url=row.repo_url, base_ref=row.base_ref, cwd=row.cwd,
-        provision_command=row.provision_command, cleanup_command=row.cleanup_command,
-        teardown_command=row.teardown_command, runtime_config=row.runtime_config,
+        id=strawberry.ID(str(row.id)),
+        name=row.name,
+        is_primary=row.is_primary,
+        repo_url=row.repo_url,
+        base_ref=row.base_ref,
+        cwd=row.cwd,
+        provision_command=row.provision_command,
+        cleanup_command=row.cleanup_command,
+        teardown_command=row.teardown_command,
+        runtime_config=row.runtime_config,
         model=row,
     )
-
-

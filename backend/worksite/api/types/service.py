@@ -54,9 +54,19 @@ class RuntimeService:
 
 def service_type(row: ServiceModel) -> RuntimeService:
     return RuntimeService(
-        id=strawberry.ID(str(row.id)), name=row.name, status=row.status,
-        health=row.health, command=row.command, cwd=row.cwd, pid=row.pid,
-        port=row.port, url=row.url, started_at=row.started_at, ready_at=row.ready_at,
-        stopped_at=row.stopped_at, exit_code=row.exit_code,
-        failure_reason=row.failure_reason, model=row,
+        id=strawberry.ID(str(row.id)),
+        name=row.name,
+        status=row.status,
+        health=row.health,
+        command=row.command,
+        cwd=row.cwd,
+        pid=row.pid,
+        port=row.port,
+        url=row.url,
+        started_at=row.started_at,
+        ready_at=row.ready_at,
+        stopped_at=row.stopped_at,
+        exit_code=row.exit_code,
+        failure_reason=row.failure_reason,
+        model=row,
     )

@@ -93,7 +93,9 @@ class ExecutionWorkspace:
 
     @strawberry.field
     async def effective_provision_command(self, info: Info) -> str:
-        return effective_command(self.model, await self._project_workspace(info), "provision_command")
+        return effective_command(
+            self.model, await self._project_workspace(info), "provision_command"
+        )
 
     @strawberry.field
     async def effective_cleanup_command(self, info: Info) -> str:
@@ -101,7 +103,9 @@ class ExecutionWorkspace:
 
     @strawberry.field
     async def effective_teardown_command(self, info: Info) -> str:
-        return effective_command(self.model, await self._project_workspace(info), "teardown_command")
+        return effective_command(
+            self.model, await self._project_workspace(info), "teardown_command"
+        )
 
     @strawberry.field
     async def runtime_config_source(self, info: Info) -> RuntimeConfigSource:
@@ -124,10 +128,14 @@ class ExecutionWorkspace:
         )
         return [
             WorkspaceCommand(
-                name=c.name, kind=CommandKind(c.kind), command=c.command, cwd=c.cwd,
+                name=c.name,
+                kind=CommandKind(c.kind),
+                command=c.command,
+                cwd=c.cwd,
                 port=None if c.port is None else str(c.port),
                 readiness=(config_entry(config, c.name) or {}).get("readiness"),
-                env=dict(c.env), workspace_id=self.model.id,
+                env=dict(c.env),
+                workspace_id=self.model.id,
             )
             for c in runtime_config.commands_of(config)
         ]
@@ -142,7 +150,8 @@ class ExecutionWorkspace:
 
     @strawberry.field
     async def environment(self, info: Info) -> Environment:
-        return environment_type(await info.context.loaders.environment.load(self.model.environment_id))  # type: ignore[attr-defined]
+        environment_id = self.model.environment_id  # type: ignore[attr-defined]
+        return environment_type(await info.context.loaders.environment.load(environment_id))
 
     @strawberry.field
     async def source_issue(self, info: Info) -> IssueType | None:
@@ -184,14 +193,13 @@ class ExecutionWorkspace:
             rows = await info.context.loaders.operations_of_workspace.load(self.model.id)
         return [operation_type(row) for row in rows[:limit]]
 
-
     @strawberry.field(description="What closing would do and what stands in the way.")
     async def close_readiness(self, info: Info) -> CloseReadiness:
-        return close_readiness_type(
-            await close.readiness(info.context.settings, self.model)
-        )
+        return close_readiness_type(await close.readiness(info.context.settings, self.model))
 
-    @strawberry.field(description="How the worktree differs from the record (it is checked on disk).")
+    @strawberry.field(
+        description="How the worktree differs from the record (it is checked on disk)."
+    )
     async def drift(self, info: Info) -> list[str]:
         return await close.current_drift(info.context.settings, self.model)
 
@@ -205,15 +213,28 @@ def config_entry(config: dict[str, object] | None, name: str) -> dict[str, objec
 
 def workspace_type(row: WorkspaceModel) -> ExecutionWorkspace:
     return ExecutionWorkspace(
-        id=strawberry.ID(str(row.id)), name=row.name, mode=row.mode,
-        provider_type=row.provider_type, status=row.status, branch_name=row.branch_name,
-        cwd=row.cwd, provider_ref=row.provider_ref, repo_url=row.repo_url,
-        base_ref=row.base_ref, provision_command=row.provision_command,
-        cleanup_command=row.cleanup_command, teardown_command=row.teardown_command,
-        runtime_override=row.runtime_override, opened_at=row.opened_at,
-        last_used_at=row.last_used_at, closed_at=row.closed_at,
-        cleanup_eligible_at=row.cleanup_eligible_at, cleanup_reason=row.cleanup_reason,
-        provisioned=row.provisioned, saved_work_ref=row.saved_work_ref, model=row,
+        id=strawberry.ID(str(row.id)),
+        name=row.name,
+        mode=row.mode,
+        provider_type=row.provider_type,
+        status=row.status,
+        branch_name=row.branch_name,
+        cwd=row.cwd,
+        provider_ref=row.provider_ref,
+        repo_url=row.repo_url,
+        base_ref=row.base_ref,
+        provision_command=row.provision_command,
+        cleanup_command=row.cleanup_command,
+        teardown_command=row.teardown_command,
+        runtime_override=row.runtime_override,
+        opened_at=row.opened_at,
+        last_used_at=row.last_used_at,
+        closed_at=row.closed_at,
+        cleanup_eligible_at=row.cleanup_eligible_at,
+        cleanup_reason=row.cleanup_reason,
+        provisioned=row.provisioned,
+        saved_work_ref=row.saved_work_ref,
+        model=row,
     )
 
 
