@@ -3,10 +3,12 @@
     scripts/harden faults [--rounds N] [--seed S] [--only kill|database|disk]
 
 1. Kill rounds: a real server on SQLite, then on PostgreSQL, with a real git repository.
-   Each round picks (seeded) one of checkout, service start, job run and close, starts
-   it, SIGKILLs the server after a random delay, starts it again on the same data
+   Each kind is first timed once, unkilled. Then each round picks (seeded) one of
+   checkout, service start, job run and close, starts it, SIGKILLs the server after a
+   random delay of up to 1.2 times that duration, starts it again on the same data
    directory and checks the invariants (see `violations`); then a fresh checkout must
-   succeed. Prints how many rounds passed, per kind.
+   succeed. Prints how many rounds passed, per kind, and how many kills landed while
+   the request was still unanswered.
 2. Database outage: a server on a PostgreSQL cluster of its own, a service running;
    the cluster is stopped, then started again on the same port. Requests must fail
    with a clear error meanwhile, the service must keep running, and the server must
@@ -52,9 +54,10 @@ from worksite.runtime.processes import (
 )
 
 KINDS = ("checkout", "service start", "job run", "close")
-# The longest a kill waits after the operation was sent, per kind: about as long as
-# the operation takes, so kills land before, during and just after it.
-KILL_WINDOW = {"checkout": 1.1, "service start": 0.6, "job run": 1.1, "close": 1.1}
+# The longest a kill waits after the operation was sent is this many times as long as
+# the operation took, unkilled, on this machine at the start of the run: most kills
+# land during it, a few just after. A fixed window missed on a slower or faster machine.
+KILL_WINDOW_STRETCH = 1.2
 TRANSITIONAL_WORKSPACE = {"PROVISIONING", "CLOSING"}
 LIVE_SERVICE = {"STARTING", "RUNNING", "STOPPING"}
 SETTLE_TIMEOUT = 30.0
@@ -382,6 +385,7 @@ class KillReport:
     database: str
     seed: int
     results: list[RoundResult]
+    windows: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> int:
@@ -390,7 +394,9 @@ class KillReport:
     def lines(self) -> list[str]:
         out = [
             f"kill rounds on {self.database} (seed {self.seed}): {self.passed} of "
-            f"{len(self.results)} passed"
+            f"{len(self.results)} passed",
+            "  unkilled durations: "
+            + ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in self.windows.items()),
         ]
         for kind in KINDS:
             mine = [result for result in self.results if result.kind == kind]
@@ -429,13 +435,14 @@ def kill_rounds(
             scene = Scene(Api(server), repo, data_dir)
             scene.prepare()
             scene.fresh_workspace()
+            durations = unkilled_durations(scene, kinds)
             # Every kind in turn, each turn in a fresh seeded order, so a dozen rounds
             # give each kind three kills rather than whatever chance leaves it.
             turns = -(-rounds // len(kinds))
             order = [kind for _ in range(turns) for kind in rng.sample(kinds, len(kinds))]
             results = []
             for number, kind in enumerate(order[:rounds], start=1):
-                delay = rng.uniform(0.0, KILL_WINDOW[kind])
+                delay = rng.uniform(0.0, KILL_WINDOW_STRETCH * durations[kind])
                 result = kill_round(number, kind, delay, server, scene)
                 report(
                     f"{database} round {number}: {kind}, kill at {delay:.2f} s: "
@@ -449,7 +456,21 @@ def kill_rounds(
         finally:
             server.stop()
             stop_supervisors(data_dir)
-    return KillReport(database, seed, results)
+    return KillReport(database, seed, results, durations)
+
+
+def unkilled_durations(scene: Scene, kinds: tuple[str, ...]) -> dict[str, float]:
+    """How long each kind of operation takes here when nothing interrupts it."""
+    durations = {}
+    for kind in kinds:
+        call = operation_of(kind, scene)
+        started = time.monotonic()
+        result = call()
+        durations[kind] = time.monotonic() - started
+        if result.get("message"):
+            raise RuntimeError(f"an unkilled {kind} failed: {result}")
+        scene.fresh_workspace()
+    return durations
 
 
 @contextlib.contextmanager

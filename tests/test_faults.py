@@ -30,6 +30,9 @@ def test_sigkill_during_each_kind_of_operation_breaks_no_invariant(
     report = faults.kill_rounds(len(faults.KINDS), SEED, database_url, report=print)
 
     assert {result.kind for result in report.results} == set(faults.KINDS)
+    # Each kind was timed unkilled first; its kills wait no longer than 1.2 times that.
+    for result in report.results:
+        assert result.delay <= faults.KILL_WINDOW_STRETCH * report.windows[result.kind]
     assert report.passed == len(report.results), "\n".join(report.lines())
 
 
