@@ -53,7 +53,10 @@ def test_a_full_disk_stops_the_log_with_a_marker_and_the_service_goes_on() -> No
 
     assert not report.problems, "\n".join(report.lines())
     assert report.marker and report.grew_after == 0 and report.service_alive
-    # A job that cannot log fails as an operation, not as an internal error.
+    # A job that could not log is not started: it fails as an operation, not as an
+    # internal error, and its log has no room for the reason, so the excerpt carries it.
     assert report.job_while_full.startswith("FAILED"), report.job_while_full
-    # Its log has no room for the reason, so the excerpt in the database carries it.
-    assert re.search(r"the disk of the server's logs has \d+ bytes free", report.job_while_full)
+    assert re.search(
+        r"could not start on this machine: the disk of the logs has \d+ bytes free",
+        report.job_while_full,
+    ), report.job_while_full

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +26,9 @@ from typing import TypeVar
 SUPERVISOR_SCRIPT = Path(__file__).with_name("supervisor.py")
 STATE_FILE = "state.json"
 POLL_INTERVAL = 0.05
+# A run needs room for its state file and the supervisor's log reserve (16 KiB); with
+# less free, it would start and then fail to record how it ended.
+MIN_FREE_BYTES = 64 * 1024
 
 T = TypeVar("T")
 
@@ -308,7 +312,18 @@ async def spawn_supervised_async(
 
 
 def _prepare(run_dir: Path) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(run_dir).free
+    except OSError as error:
+        raise SupervisorError(
+            f"Cannot make the run directory {run_dir}: {error.strerror}"
+        ) from None
+    if free < MIN_FREE_BYTES:
+        raise SupervisorError(
+            f"the disk of the logs has {free} bytes free; a run needs {MIN_FREE_BYTES} "
+            "to record its output and how it ends"
+        )
     if (run_dir / STATE_FILE).exists():
         raise SupervisorError(f"Expected a fresh run directory, {run_dir} holds a run.")
 
