@@ -305,3 +305,51 @@ async def test_the_workspace_screen_fits_a_phone(page: Page, scenario: Scenario)
     assert overflow <= 0
     await expect(page.get_by_role("tab", name="Runtime logs")).to_be_visible()
     await screenshot(page, "workspace-phone")
+
+
+async def test_every_screen_fits_a_phone_without_sideways_scrolling(
+    page: Page, scenario: Scenario
+) -> None:
+    await page.set_viewport_size(PHONE)
+    project = scenario.project["id"]
+    workspace = scenario.workspace["name"]
+    screens = [
+        ("projects", "/", page.get_by_role("link", name="Paperwork")),
+        (
+            "project workspaces",
+            f"/projects/{project}/workspaces",
+            page.get_by_role("row").filter(has_text=workspace),
+        ),
+        (
+            "project issues",
+            f"/projects/{project}/issues",
+            page.get_by_role("row").filter(has_text="PAP-1"),
+        ),
+        ("issue", "/issues/PAP-1", page.get_by_role("region", name="Runs")),
+        ("agents", "/agents", page.get_by_role("heading", name="Agents", exact=True)),
+    ]
+    overflowing = []
+    for name, path, content in screens:
+        await page.goto(scenario.server.sign_in_url(path))
+        await expect(content.first).to_be_visible()
+        overflowing += await _overflow(page, name)
+
+    await open_workspace(page, scenario)
+    for tab, content in [
+        ("Runtime logs", page.get_by_role("heading", name="Recent operations")),
+        ("Issues", page.get_by_role("row").filter(has_text="PAP-1")),
+        ("Configuration", page.get_by_role("heading", name="Concrete location")),
+    ]:
+        await page.get_by_role("tab", name=tab).click()
+        await expect(content).to_be_visible()
+        overflowing += await _overflow(page, f"workspace, {tab}")
+
+    assert overflowing == []
+
+
+async def _overflow(page: Page, screen: str) -> list[str]:
+    """The screen, with how far it is wider than the viewport, if it is."""
+    extra = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    return [f"{screen}: {extra}px too wide"] if extra > 0 else []
