@@ -22,7 +22,8 @@ from worksite.providers.host import WorkspaceHost, wait_ended
 from worksite.providers.local import LocalHost
 from worksite.providers.ssh import SshLink
 from worksite.providers.ssh_host import SshHost
-from worksite.runtime import logs
+from worksite.runtime import logs, processes
+from worksite.runtime.processes import SupervisorError
 from worksite.settings import Settings
 
 END_TIMEOUT = 30.0
@@ -265,6 +266,22 @@ async def test_a_command_that_cannot_start_ends_at_once_with_127(
 
     assert state.ended and state.exit_code == 127
     assert "no-such-program-here" in (await host.read_log(run_dir, 0, 4096)).content
+
+
+async def test_a_command_is_not_started_without_room_for_its_logs(
+    host: WorkspaceHost, runs: RunTracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(processes, "MIN_FREE_BYTES", 1 << 62)  # more than any disk has
+    run_dir = runs.watch(host, host.run_dir("ws/full"))
+    ran = tmp_path / "ran"
+
+    with pytest.raises(SupervisorError, match=r"the disk of the logs has \d+ bytes free"):
+        await host.spawn_supervised(
+            run_dir, ["touch", str(ran)], str(tmp_path), await host.base_env(), 5.0
+        )
+
+    assert await host.read_state(run_dir) is None
+    assert not ran.exists()
 
 
 # Talking to what runs there

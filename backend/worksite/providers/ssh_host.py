@@ -401,6 +401,8 @@ class SshHost:
                 cwd,
                 "--grace",
                 str(grace),
+                "--min-free",
+                str(processes.MIN_FREE_BYTES),
                 "--",
                 *argv,
             ],

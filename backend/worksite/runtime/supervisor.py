@@ -51,6 +51,7 @@ import json
 import os
 import selectors
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,6 +86,9 @@ def parse_args(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--cwd", required=True, help="working directory of ARGV")
     parser.add_argument("--grace", type=float, default=10.0, help="seconds")
     parser.add_argument("--detach", action="store_true", help="fork into the background")
+    parser.add_argument(
+        "--min-free", type=int, default=0, help="bytes the run directory's disk must have free"
+    )
     if "--" not in args:
         parser.error("expected '-- ARGV...' after the options")
 
@@ -635,6 +639,14 @@ def main(args: list[str]) -> int:
     options.dir.mkdir(parents=True, exist_ok=True)
     if (options.dir / STATE_FILE).exists():
         print(f"supervisor.py: {options.dir} already holds a run", file=sys.stderr)
+        return 2
+    free = shutil.disk_usage(options.dir).free
+    if free < options.min_free:
+        print(
+            f"the disk of the logs has {free} bytes free; a run needs {options.min_free}"
+            " to record its output and how it ends",
+            file=sys.stderr,
+        )
         return 2
 
     ready_fd = detach(options.dir) if options.detach else None
