@@ -29,7 +29,7 @@ from worksite.providers.host import PYTHON_NEEDED, HostFacts
 from worksite.providers.local import PASSED_THROUGH
 from worksite.providers.ssh import CommandTimeout, Completed, SshError, SshLink
 from worksite.runtime import logs, processes
-from worksite.runtime.processes import SupervisorError, SupervisorState
+from worksite.runtime.processes import SupervisorState
 
 SUPERVISOR_SOURCE = processes.SUPERVISOR_SCRIPT.read_bytes()
 SUPERVISOR_NAME = f"supervisor-{hashlib.sha256(SUPERVISOR_SOURCE).hexdigest()[:12]}.py"
@@ -390,21 +390,9 @@ class SshHost:
                 "env",
                 "-i",
                 *variables,
-                python.path,
-                "-I",
-                "-S",
-                supervisor,
-                "--detach",
-                "--dir",
-                run_dir,
-                "--cwd",
-                cwd,
-                "--grace",
-                str(grace),
-                "--min-free",
-                str(processes.MIN_FREE_BYTES),
-                "--",
-                *argv,
+                *processes.supervisor_command(
+                    run_dir, argv, cwd, grace, python=python.path, script=supervisor
+                ),
             ],
             timeout=START_TIMEOUT,
             idempotent=False,
@@ -416,11 +404,7 @@ class SshHost:
         own_log = await self.link.read(posixpath.join(run_dir, "supervisor.log"))
         if own_log:
             details += "\n" + own_log.decode(errors="replace")
-        raise SupervisorError(
-            f"The supervisor on {self.label} exited with status {result.exit_status} "
-            f"before starting the command in {run_dir}: "
-            f"{details.strip()[-2000:] or 'no message'}"
-        )
+        raise processes.not_started(run_dir, result.exit_status, details, f" on {self.label}")
 
     async def read_state(self, run_dir: str) -> SupervisorState | None:
         path = posixpath.join(run_dir, processes.STATE_FILE)

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,7 +26,8 @@ SUPERVISOR_SCRIPT = Path(__file__).with_name("supervisor.py")
 STATE_FILE = "state.json"
 POLL_INTERVAL = 0.05
 # A run needs room for its state file and the supervisor's log reserve (16 KiB); with
-# less free, it would start and then fail to record how it ended.
+# less free, it would start and then fail to record how it ended, so the supervisor
+# refuses to start it.
 MIN_FREE_BYTES = 64 * 1024
 
 T = TypeVar("T")
@@ -229,26 +229,28 @@ def _final_state_of_dead_supervisor(run_dir: Path) -> SupervisorState:
 # Starting
 
 
-def supervisor_command(run_dir: Path, argv: list[str], cwd: Path, grace: float) -> list[str]:
-    """The command line that starts argv under a detached supervisor."""
+def supervisor_command(
+    run_dir: Path | str,
+    argv: list[str],
+    cwd: Path | str,
+    grace: float,
+    *,
+    python: str = sys.executable,
+    script: str | None = None,
+) -> list[str]:
+    """The command line that starts argv under a detached supervisor.
+
+    python and script are where they are on the host that runs it (by default this
+    machine's interpreter and SUPERVISOR_SCRIPT). The supervisor refuses to start
+    with less than MIN_FREE_BYTES free.
+    """
     # -I: the command's environment must not steer the supervisor's own Python
     # (PYTHONPATH, PYTHONHOME, user site-packages). -S: it needs the standard library
     # only, so site-packages and their .pth hooks stay out of it.
-    return [
-        sys.executable,
-        "-I",
-        "-S",
-        str(SUPERVISOR_SCRIPT),
-        "--detach",
-        "--dir",
-        str(run_dir),
-        "--cwd",
-        str(cwd),
-        "--grace",
-        str(grace),
-        "--",
-        *argv,
-    ]
+    options = {"--dir": run_dir, "--cwd": cwd, "--grace": grace, "--min-free": MIN_FREE_BYTES}
+    flags = [str(part) for option in options.items() for part in option]
+    script = script or str(SUPERVISOR_SCRIPT)
+    return [python, "-I", "-S", script, "--detach", *flags, "--", *argv]
 
 
 def spawn_supervised(
@@ -314,16 +316,10 @@ async def spawn_supervised_async(
 def _prepare(run_dir: Path) -> None:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        free = shutil.disk_usage(run_dir).free
     except OSError as error:
         raise SupervisorError(
             f"Cannot make the run directory {run_dir}: {error.strerror}"
         ) from None
-    if free < MIN_FREE_BYTES:
-        raise SupervisorError(
-            f"the disk of the logs has {free} bytes free; a run needs {MIN_FREE_BYTES} "
-            "to record its output and how it ends"
-        )
     if (run_dir / STATE_FILE).exists():
         raise SupervisorError(f"Expected a fresh run directory, {run_dir} holds a run.")
 
@@ -337,9 +333,17 @@ def _started_state(run_dir: Path, returncode: int, stderr: bytes) -> SupervisorS
     log = run_dir / "supervisor.log"
     if log.exists():
         details = "\n".join(filter(None, [details, log.read_text(errors="replace")]))
-    raise SupervisorError(
-        f"The supervisor exited with status {returncode} before starting the command"
-        f" in {run_dir}: {details.strip()[-2000:] or 'no message'}"
+    raise not_started(run_dir, returncode, details)
+
+
+def not_started(
+    run_dir: Path | str, status: int | None, details: str, where: str = ""
+) -> SupervisorError:
+    """The error for a supervisor that ended before starting its command: why first."""
+    reason = details.strip()[-2000:] or "no message"
+    return SupervisorError(
+        f"The supervisor{where} did not start the command: {reason} "
+        f"(exit status {status}, run directory {run_dir})"
     )
 
 
