@@ -385,7 +385,7 @@ class KillReport:
     database: str
     seed: int
     results: list[RoundResult]
-    windows: dict[str, float] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> int:
@@ -396,7 +396,7 @@ class KillReport:
             f"kill rounds on {self.database} (seed {self.seed}): {self.passed} of "
             f"{len(self.results)} passed",
             "  unkilled durations: "
-            + ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in self.windows.items()),
+            + ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in self.durations.items()),
         ]
         for kind in KINDS:
             mine = [result for result in self.results if result.kind == kind]

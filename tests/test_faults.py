@@ -32,7 +32,7 @@ def test_sigkill_during_each_kind_of_operation_breaks_no_invariant(
     assert {result.kind for result in report.results} == set(faults.KINDS)
     # Each kind was timed unkilled first; its kills wait no longer than 1.2 times that.
     for result in report.results:
-        assert result.delay <= faults.KILL_WINDOW_STRETCH * report.windows[result.kind]
+        assert result.delay <= faults.KILL_WINDOW_STRETCH * report.durations[result.kind]
     assert report.passed == len(report.results), "\n".join(report.lines())
 
 

@@ -299,10 +299,7 @@ async def test_the_workspace_screen_fits_a_phone(page: Page, scenario: Scenario)
     await page.set_viewport_size(PHONE)
     await open_workspace(page, scenario)
 
-    overflow = await page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0
+    assert await _overflow(page, "workspace") == []
     await expect(page.get_by_role("tab", name="Runtime logs")).to_be_visible()
     await screenshot(page, "workspace-phone")
 
